@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ferryproxy/ferry/providers"
+	"github.com/ferryproxy/ferry/providers/file"
+	"github.com/ferryproxy/ferry/providers/merge"
+	"github.com/ferryproxy/ferry/router"
+	"github.com/ferryproxy/ferry/router/api"
+	"github.com/ferryproxy/ferry/router/config"
+)
+
+// firstConfigWait bounds how long listeners wait for the providers' first
+// configuration before accepting connections.
+const firstConfigWait = 5 * time.Second
+
+// serve runs Ferry until ctx ends.
+func serve(ctx context.Context, static *Static) error {
+	log, err := newLogger(static.Log, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	log.Info("starting", zap.String("version", version))
+
+	entryPoints := make([]router.EntryPoint, 0, len(static.EntryPoints))
+	for _, name := range sortedNames(static.EntryPoints) {
+		ep := static.EntryPoints[name]
+		entryPoints = append(entryPoints, router.EntryPoint{Name: name, TLS: ep.HTTP != nil && ep.HTTP.TLS != nil})
+	}
+	access, closeAccess, err := openAccessLog(static.AccessLog)
+	if err != nil {
+		return err
+	}
+	defer closeAccess()
+	defaultCert, err := router.DefaultCertificate()
+	if err != nil {
+		return err
+	}
+	transports := router.NewTransports()
+	defer transports.Close()
+	sw := router.NewSwitcher(log.Named("router"), router.SwitcherOptions{
+		EntryPoints: entryPoints, Transports: transports, AccessLog: access, DefaultCertificate: defaultCert,
+	})
+
+	listeners := make([]*router.Listener, 0, len(entryPoints))
+	for i, ep := range entryPoints {
+		cfg := static.EntryPoints[ep.Name]
+		readHeader, idle := cfg.timeouts()
+		l, err := router.Listen(log.Named("entrypoint").With(zap.String("entryPoint", ep.Name)), router.ListenerOptions{
+			Name: ep.Name, Address: cfg.Address, GraceTimeout: cfg.graceTimeout(),
+			ReadHeaderTimeout: readHeader, IdleTimeout: idle,
+		}, sw.Handler(i, false), sw.Handler(i, true), sw.GetCertificate)
+		if err != nil {
+			return err
+		}
+		listeners = append(listeners, l)
+	}
+	var apiLn net.Listener
+	if static.API != nil {
+		if apiLn, err = net.Listen("tcp", static.API.Address); err != nil {
+			return fmt.Errorf("api: listen on %s: %w", static.API.Address, err)
+		}
+	}
+
+	provs := buildProviders(static, log)
+	updates := make(chan providers.Update, 16)
+	merger := merge.New(log.Named("merge"), merge.Options{
+		Debounce: time.Duration(static.Providers.Debounce), MaxWait: time.Duration(static.Providers.MaxWait),
+	})
+	ready := make(chan struct{})
+	if len(provs) == 0 {
+		close(ready)
+	}
+	first := true
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range provs {
+		g.Go(func() error {
+			if err := p.Run(gctx, updates); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("provider %s: %w", p.Name(), err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		merger.Run(gctx, updates, func(s *merge.Snapshot) {
+			sw.Apply(router.Input{Config: s.Config, Problems: s.Problems, Origins: s.Origins})
+			if first {
+				first = false
+				close(ready)
+			}
+		})
+		return nil
+	})
+	g.Go(func() error {
+		select {
+		case <-ready:
+		case <-time.After(firstConfigWait):
+			log.Warn("no configuration from the providers yet; serving anyway", zap.Duration("waited", firstConfigWait))
+		case <-gctx.Done():
+		}
+		for i, l := range listeners {
+			log.Info("entry point listening", zap.String("entryPoint", entryPoints[i].Name), zap.Stringer("address", l.Addr()))
+			g.Go(func() error { return l.Serve(gctx) })
+		}
+		return nil
+	})
+	if apiLn != nil {
+		g.Go(func() error { return serveAPI(gctx, apiLn, sw, log.Named("api")) })
+	}
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func buildProviders(static *Static, log *zap.Logger) []providers.Provider {
+	var out []providers.Provider
+	if f := static.Providers.File; f != nil {
+		out = append(out, file.New(log.Named("provider.file"), file.Options{
+			Filename: f.Filename, Directory: f.Directory, Watch: f.watch(),
+		}))
+	}
+	return out
+}
+
+func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *zap.Logger) error {
+	srv := &http.Server{Handler: api.Handler(sw), ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log)}
+	log.Info("api listening", zap.Stringer("address", ln.Addr()))
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: %w", err)
+	}
+	return nil
+}
+
+func openAccessLog(cfg *AccessLogConfig) (*router.AccessLog, func(), error) {
+	if cfg == nil {
+		return nil, func() {}, nil
+	}
+	var w io.Writer = os.Stdout
+	closer := func() {}
+	if cfg.FilePath != "" {
+		f, err := os.OpenFile(cfg.FilePath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("access log: %w", err)
+		}
+		w, closer = f, func() { _ = f.Close() }
+	}
+	a, err := router.NewAccessLog(w, cfg.Format)
+	if err != nil {
+		closer()
+		return nil, nil, err
+	}
+	return a, closer, nil
+}
+
+func newLogger(cfg LogConfig, w io.Writer) (*zap.Logger, error) {
+	level := zapcore.InfoLevel
+	if cfg.Level != "" {
+		if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+			return nil, fmt.Errorf("log.level: %w", err)
+		}
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	encCfg.EncodeDuration = zapcore.StringDurationEncoder
+	var enc zapcore.Encoder
+	if cfg.Format == "json" {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	} else {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level)), nil
+}
+
+// qualifyProblems qualifies the object names of a provider's problems.
+func qualifyProblems(ps []config.Problem, provider string) []config.Problem {
+	out := make([]config.Problem, len(ps))
+	for i, p := range ps {
+		if p.Kind != config.KindSource {
+			p.Name = config.Qualify(p.Name, provider)
+		}
+		out[i] = p
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/ferryproxy/ferry/providers/decode"
+	"github.com/ferryproxy/ferry/router/config"
+)
+
+// Static is Ferry's static configuration: what is fixed for the life of the
+// process (entry points, providers, API, logs).
+type Static struct {
+	// EntryPoints are the addresses Ferry listens on, by name.
+	EntryPoints map[string]*EntryPointConfig `json:"entryPoints"`
+	// Providers are the sources of dynamic configuration.
+	Providers ProvidersConfig `json:"providers"`
+	// API serves the JSON API when set.
+	API *APIConfig `json:"api"`
+	// Log configures Ferry's own log.
+	Log LogConfig `json:"log"`
+	// AccessLog, when set, logs every request.
+	AccessLog *AccessLogConfig `json:"accessLog"`
+}
+
+// EntryPointConfig is one entry point.
+type EntryPointConfig struct {
+	// Address is host:port to listen on, e.g. ":80" or "127.0.0.1:8080".
+	Address string `json:"address"`
+	// HTTP holds HTTP options of the entry point.
+	HTTP *EntryPointHTTP `json:"http"`
+	// Transport holds connection timeouts.
+	Transport *EntryPointTransport `json:"transport"`
+}
+
+// EntryPointHTTP holds an entry point's HTTP options.
+type EntryPointHTTP struct {
+	// TLS, when present, makes every router on the entry point a TLS router.
+	TLS *EntryPointTLS `json:"tls"`
+}
+
+// EntryPointTLS is the default TLS section of an entry point's routers.
+type EntryPointTLS struct {
+	// Options names a TLS options set.
+	Options string `json:"options"`
+}
+
+// EntryPointTransport holds an entry point's timeouts.
+type EntryPointTransport struct {
+	// LifeCycle controls shutdown.
+	LifeCycle *LifeCycle `json:"lifeCycle"`
+	// RespondingTimeouts bound how long clients may take.
+	RespondingTimeouts *RespondingTimeouts `json:"respondingTimeouts"`
+}
+
+// LifeCycle controls an entry point's shutdown.
+type LifeCycle struct {
+	// GraceTimeOut is how long in-flight requests may take to finish on shutdown (default 10s).
+	GraceTimeOut config.Duration `json:"graceTimeOut"`
+}
+
+// RespondingTimeouts bound client behaviour on an entry point.
+type RespondingTimeouts struct {
+	// ReadHeaderTimeout bounds reading a request's headers (default 30s).
+	ReadHeaderTimeout config.Duration `json:"readHeaderTimeout"`
+	// IdleTimeout closes idle keep-alive connections (default 180s).
+	IdleTimeout config.Duration `json:"idleTimeout"`
+}
+
+// ProvidersConfig lists the providers and the merger's timing.
+type ProvidersConfig struct {
+	// Debounce is the quiet window before a change is applied (default 100ms).
+	Debounce config.Duration `json:"debounce"`
+	// MaxWait bounds how long a stream of changes may delay an update (default 1s).
+	MaxWait config.Duration `json:"maxWait"`
+	// File reads dynamic configuration from files.
+	File *FileProviderConfig `json:"file"`
+}
+
+// FileProviderConfig configures the file provider.
+type FileProviderConfig struct {
+	// Filename is one dynamic configuration file.
+	Filename string `json:"filename"`
+	// Directory holds .yaml, .yml and .toml dynamic configuration files.
+	Directory string `json:"directory"`
+	// Watch reloads files when they change (default true).
+	Watch *bool `json:"watch"`
+}
+
+// APIConfig configures the JSON API.
+type APIConfig struct {
+	// Address is host:port of the API listener, e.g. "127.0.0.1:8081".
+	Address string `json:"address"`
+}
+
+// LogConfig configures Ferry's log.
+type LogConfig struct {
+	// Level is debug, info, warn or error (default info).
+	Level string `json:"level"`
+	// Format is console or json (default console).
+	Format string `json:"format"`
+}
+
+// AccessLogConfig configures the access log.
+type AccessLogConfig struct {
+	// FilePath is the log file; standard output when empty.
+	FilePath string `json:"filePath"`
+	// Format is common or json (default common).
+	Format string `json:"format"`
+}
+
+// parseStatic decodes and checks a static configuration. Relative file
+// paths are resolved against dir. Every problem is returned.
+func parseStatic(data []byte, name, dir string) (*Static, []string) {
+	var s Static
+	node, err := decode.ParseYAML(data)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("%s: %v", name, err)}
+	}
+	var problems []string
+	for _, e := range decode.Decode(node, &s) {
+		problems = append(problems, fmt.Sprintf("%s: %v", name, e))
+	}
+	if len(s.EntryPoints) == 0 {
+		problems = append(problems, fmt.Sprintf("%s: entryPoints: at least one entry point is required", name))
+	}
+	for _, epName := range sortedNames(s.EntryPoints) {
+		ep := s.EntryPoints[epName]
+		if ep == nil || ep.Address == "" {
+			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.address: missing", name, epName))
+		}
+	}
+	if f := s.Providers.File; f != nil {
+		switch {
+		case f.Filename == "" && f.Directory == "":
+			problems = append(problems, fmt.Sprintf("%s: providers.file: set filename or directory", name))
+		case f.Filename != "" && f.Directory != "":
+			problems = append(problems, fmt.Sprintf("%s: providers.file: set filename or directory, not both", name))
+		}
+		f.Filename = resolve(dir, f.Filename)
+		f.Directory = resolve(dir, f.Directory)
+	}
+	if s.API != nil && s.API.Address == "" {
+		problems = append(problems, fmt.Sprintf("%s: api.address: missing", name))
+	}
+	switch s.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Sprintf("%s: log.level: %q is not debug, info, warn or error", name, s.Log.Level))
+	}
+	switch s.Log.Format {
+	case "", "console", "json":
+	default:
+		problems = append(problems, fmt.Sprintf("%s: log.format: %q is not console or json", name, s.Log.Format))
+	}
+	if a := s.AccessLog; a != nil {
+		switch a.Format {
+		case "", "common", "json":
+		default:
+			problems = append(problems, fmt.Sprintf("%s: accessLog.format: %q is not common or json", name, a.Format))
+		}
+		a.FilePath = resolve(dir, a.FilePath)
+	}
+	return &s, problems
+}
+
+// loadStatic reads the static configuration file.
+func loadStatic(path string) (*Static, []string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("ferry: read static configuration: %v", err)}
+	}
+	return parseStatic(data, path, filepath.Dir(path))
+}
+
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) || dir == "" {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// graceTimeout is the entry point's drain time on shutdown.
+func (ep *EntryPointConfig) graceTimeout() time.Duration {
+	if ep.Transport != nil && ep.Transport.LifeCycle != nil && ep.Transport.LifeCycle.GraceTimeOut > 0 {
+		return time.Duration(ep.Transport.LifeCycle.GraceTimeOut)
+	}
+	return 10 * time.Second
+}
+
+func (ep *EntryPointConfig) timeouts() (readHeader, idle time.Duration) {
+	if ep.Transport != nil && ep.Transport.RespondingTimeouts != nil {
+		return time.Duration(ep.Transport.RespondingTimeouts.ReadHeaderTimeout), time.Duration(ep.Transport.RespondingTimeouts.IdleTimeout)
+	}
+	return 0, 0
+}
+
+// watch reports whether the file provider watches its files.
+func (f *FileProviderConfig) watch() bool { return f.Watch == nil || *f.Watch }

@@ -1,0 +1,202 @@
+package file
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/ferryproxy/ferry/providers/decode"
+	"github.com/ferryproxy/ferry/router/config"
+)
+
+// Result is the configuration read from the files at one moment.
+type Result struct {
+	// Config is the merged configuration of all files.
+	Config *config.Config
+	// Problems are files that do not parse, keys that do not decode, and
+	// objects defined twice, sorted.
+	Problems []config.Problem
+	// Origins gives "path:line" for each router, service and middleware.
+	Origins map[config.ObjectID]string
+	// Files are the files read, sorted.
+	Files []string
+}
+
+// Load reads the configured file or directory once, for `ferry check` and
+// the first update. It fails only when the file or directory itself cannot
+// be read; every problem inside the files is in Result.Problems.
+func Load(opts Options) (*Result, error) {
+	return newLoader(zap.NewNop()).load(opts)
+}
+
+// loader reads files and remembers, per file, the last content that
+// parsed, so that a file saved with a syntax error keeps serving its
+// previous version.
+type loader struct {
+	log   *zap.Logger
+	files map[string]*fileState
+}
+
+type fileState struct {
+	data   []byte          // last content read
+	good   *fileConfig     // last content that parsed; nil if none yet
+	broken *config.Problem // why data does not parse; nil if it does
+}
+
+func newLoader(log *zap.Logger) *loader {
+	return &loader{log: log, files: map[string]*fileState{}}
+}
+
+// check validates the options.
+func (o Options) check() error {
+	switch {
+	case o.Filename == "" && o.Directory == "":
+		return errors.New("file: no filename or directory configured")
+	case o.Filename != "" && o.Directory != "":
+		return errors.New("file: set a filename or a directory, not both")
+	}
+	return nil
+}
+
+// load reads every configuration file and merges them.
+func (l *loader) load(opts Options) (*Result, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	paths, err := list(opts)
+	if err != nil {
+		l.files = map[string]*fileState{}
+		return nil, err
+	}
+	var (
+		files    []*fileConfig
+		problems []config.Problem
+		read     []string
+		seen     = map[string]bool{}
+	)
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if opts.Filename != "" {
+				l.files = map[string]*fileState{}
+				return nil, fmt.Errorf("file: read %s: %w", path, err)
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since the directory was listed
+			}
+			// Unreadable for now: keep serving what it last held.
+			problems = append(problems, config.Problem{Kind: config.KindSource, Name: path, Message: "cannot read: " + errText(err)})
+			if st := l.files[path]; st != nil {
+				seen[path] = true
+				if st.good != nil {
+					files = append(files, st.good)
+				}
+			}
+			continue
+		}
+		seen[path] = true
+		read = append(read, path)
+		st := l.update(path, data)
+		if st.broken != nil {
+			problems = append(problems, *st.broken)
+		}
+		if st.good != nil {
+			files = append(files, st.good)
+		}
+	}
+	for path := range l.files {
+		if !seen[path] {
+			delete(l.files, path)
+		}
+	}
+	res := merge(files, problems)
+	res.Files = read
+	return res, nil
+}
+
+// update parses path's content when it changed since the last read.
+func (l *loader) update(path string, data []byte) *fileState {
+	st := l.files[path]
+	if st != nil && bytes.Equal(st.data, data) {
+		return st
+	}
+	if st == nil {
+		st = &fileState{}
+		l.files[path] = st
+	}
+	st.data = data
+	fc, err := parseFile(path, data)
+	if err != nil {
+		p := syntaxProblem(path, err)
+		st.broken = &p
+		fields := []zap.Field{zap.String("file", path), zap.String("error", p.Message)}
+		var se *decode.SyntaxError
+		if errors.As(err, &se) && se.Line > 0 {
+			fields = append(fields, zap.Int("line", se.Line))
+		}
+		if st.good != nil {
+			fields = append(fields, zap.Bool("keepingPrevious", true))
+		}
+		l.log.Error("file does not parse", fields...)
+		return st
+	}
+	st.good, st.broken = fc, nil
+	for _, p := range fc.problems {
+		l.log.Warn("configuration problem", zap.String("file", path), zap.String("problem", p.Error()))
+	}
+	return st
+}
+
+// list returns the files to read, sorted.
+func list(opts Options) ([]string, error) {
+	if opts.Filename != "" {
+		return []string{opts.Filename}, nil
+	}
+	entries, err := os.ReadDir(opts.Directory)
+	if err != nil {
+		return nil, fmt.Errorf("file: read directory %s: %w", opts.Directory, err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if !isConfigName(e.Name()) {
+			continue
+		}
+		path := filepath.Join(opts.Directory, e.Name())
+		// Follow symbolic links (Kubernetes mounts files that way).
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
+// isConfigName reports whether a file in a watched directory is read:
+// .yaml, .yml and .toml files that are not hidden or editor files.
+func isConfigName(name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "#") || strings.HasSuffix(name, "~") {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".toml":
+		return true
+	}
+	return false
+}
+
+// errText is an I/O error without the path, which the problem names.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,83 @@
+package router
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/ferryproxy/ferry/router/config"
+)
+
+func manyRouters(n int) *config.Config {
+	cfg := &config.Config{HTTP: config.HTTP{
+		Routers:  make(map[string]*config.Router, n),
+		Services: make(map[string]*config.Service, n),
+	}}
+	for i := range n {
+		name := fmt.Sprintf("r%d", i)
+		cfg.HTTP.Routers[name] = &config.Router{Rule: fmt.Sprintf("Host(`host%d.example.com`) && PathPrefix(`/api`)", i), Service: name}
+		cfg.HTTP.Services[name] = lbService(fmt.Sprintf("http://127.0.0.1:%d", 10000+i%50000))
+	}
+	cfg.HTTP.Routers["catchall"] = &config.Router{Rule: "PathPrefix(`/static`)", Service: "r0"}
+	return cfg
+}
+
+type nopHandler struct{}
+
+func (nopHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *nopWriter) WriteHeader(int)             {}
+
+// BenchmarkLookup measures finding the route of a request among 1, 100 and
+// 10,000 hosts, through the entry point handler (with a handler that does
+// nothing in place of the proxy).
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			tbl := Build(Input{Config: manyRouters(n)}, testOptions(nil))
+			for _, rs := range tbl.entries[0].plain.byHost {
+				for _, r := range rs {
+					r.handler = nopHandler{}
+				}
+			}
+			sw := &Switcher{log: zap.NewNop(), entryPoints: testOptions(nil).EntryPoints}
+			sw.table.Store(tbl)
+			h := sw.Handler(0, false)
+			req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("http://host%d.example.com/api/users", n/2), nil)
+			w := &nopWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+// BenchmarkBuild measures building a table of 10,000 routers and services
+// from scratch, and rebuilding it when one router changed.
+func BenchmarkBuild(b *testing.B) {
+	cfg := manyRouters(10000)
+	opts := testOptions(nil)
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Build(Input{Config: cfg}, opts)
+		}
+	})
+	b.Run("one-change", func(b *testing.B) {
+		prev := Build(Input{Config: cfg}, opts)
+		next := manyRouters(10000)
+		next.HTTP.Routers["r1"].Rule = "Host(`changed.example.com`)"
+		b.ReportAllocs()
+		for b.Loop() {
+			Build(Input{Config: next}, testOptions(prev))
+		}
+	})
+}

@@ -1,0 +1,272 @@
+package router
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+
+	"go.uber.org/zap"
+
+	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/rule"
+)
+
+// EntryPoint describes an HTTP entry point to Build.
+type EntryPoint struct {
+	// Name is the entry point's name in the static configuration.
+	Name string
+	// TLS makes every router on the entry point a TLS router.
+	TLS bool
+}
+
+// Input is what Build turns into a table: the merged configuration and what
+// the providers already found wrong with it.
+type Input struct {
+	Config   *config.Config
+	Problems []config.Problem
+	Origins  map[config.ObjectID]string
+}
+
+// BuildOptions are Build's fixed inputs.
+type BuildOptions struct {
+	EntryPoints []EntryPoint
+	Transports  *Transports
+	Log         *zap.Logger
+	// Previous is the table being replaced; services whose definition did
+	// not change are carried over from it with their state. May be nil.
+	Previous *Table
+}
+
+// Build turns a configuration into a routing table. Every invalid router,
+// service, middleware or certificate is disabled on its own with its
+// reasons recorded; everything else is served. Build does not modify its
+// inputs or the previous table.
+func Build(in Input, opts BuildOptions) *Table {
+	cfg := in.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	b := &builder{
+		opts:  opts,
+		cfg:   cfg,
+		prev:  opts.Previous,
+		errs:  make(map[config.ObjectID][]string),
+		table: &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints))},
+	}
+	for _, p := range in.Problems {
+		b.problem(p)
+	}
+	for _, p := range config.Validate(cfg) {
+		b.problem(p)
+	}
+	b.buildServices()
+	b.buildMiddlewares()
+	b.buildRouters()
+	b.table.certs = b.loadCertificates(cfg.TLS.Certificates)
+	for i := range b.problems {
+		if origin, ok := in.Origins[b.problems[i].ID()]; ok && b.problems[i].Origin == "" {
+			b.problems[i].Origin = origin
+		}
+	}
+	config.SortProblems(b.problems)
+	b.table.problems = b.problems
+	return b.table
+}
+
+type builder struct {
+	opts     BuildOptions
+	cfg      *config.Config
+	prev     *Table
+	errs     map[config.ObjectID][]string
+	problems []config.Problem
+	table    *Table
+}
+
+func (b *builder) problem(p config.Problem) {
+	b.problems = append(b.problems, p)
+	msg := p.Message
+	if p.Field != "" {
+		msg = p.Field + ": " + msg
+	}
+	id := p.ID()
+	b.errs[id] = append(b.errs[id], msg)
+}
+
+func (b *builder) disabled(k config.Kind, name string) bool {
+	return len(b.errs[config.ObjectID{Kind: k, Name: name}]) > 0
+}
+
+func (b *builder) buildServices() {
+	t := b.table
+	t.services = make(map[string]*service, len(b.cfg.HTTP.Services))
+	t.serviceInfo = make(map[string]*ServiceInfo, len(b.cfg.HTTP.Services))
+	for _, name := range sortedKeys(b.cfg.HTTP.Services) {
+		def := b.cfg.HTTP.Services[name]
+		if !b.disabled(config.KindService, name) {
+			if svc := b.reuseService(name, def); svc != nil {
+				t.services[name] = svc
+			} else if svc, err := newService(name, def, b.opts.Transports, b.opts.Log); err != nil {
+				b.problem(config.Problem{Kind: config.KindService, Name: name, Message: err.Error()})
+			} else {
+				t.services[name] = svc
+			}
+		}
+		t.serviceInfo[name] = &ServiceInfo{Service: def, Name: name, Provider: config.ProviderOf(name)}
+	}
+}
+
+// reuseService returns the previous table's service when its definition is
+// unchanged, so its balancer state carries over.
+func (b *builder) reuseService(name string, def *config.Service) *service {
+	if b.prev == nil {
+		return nil
+	}
+	old := b.prev.services[name]
+	if old == nil || (old.def != def && !reflect.DeepEqual(old.def, def)) {
+		return nil
+	}
+	return old
+}
+
+func (b *builder) buildMiddlewares() {
+	b.table.middlewares = make(map[string]*MiddlewareInfo, len(b.cfg.HTTP.Middlewares))
+	for _, name := range sortedKeys(b.cfg.HTTP.Middlewares) {
+		def := b.cfg.HTTP.Middlewares[name]
+		if !b.disabled(config.KindMiddleware, name) {
+			b.problem(config.Problem{Kind: config.KindMiddleware, Name: name,
+				Message: "middlewares are not supported by this version of Ferry yet"})
+		}
+		b.table.middlewares[name] = &MiddlewareInfo{Middleware: def, Name: name, Provider: config.ProviderOf(name)}
+	}
+}
+
+func (b *builder) buildRouters() {
+	t := b.table
+	t.routers = make(map[string]*RouterInfo, len(b.cfg.HTTP.Routers))
+	t.rules = make(map[string]*rule.Rule, len(b.cfg.HTTP.Routers))
+	epIndex := make(map[string]int, len(b.opts.EntryPoints))
+	for i, ep := range b.opts.EntryPoints {
+		epIndex[ep.Name] = i
+	}
+	for _, name := range sortedKeys(b.cfg.HTTP.Routers) {
+		def := b.cfg.HTTP.Routers[name]
+		info := &RouterInfo{Router: def, Name: name, Provider: config.ProviderOf(name)}
+		t.routers[name] = info
+		if svc := t.serviceInfo[def.Service]; svc != nil {
+			svc.UsedBy = append(svc.UsedBy, name)
+		}
+		for _, m := range def.Middlewares {
+			if mw := t.middlewares[m]; mw != nil {
+				mw.UsedBy = append(mw.UsedBy, name)
+			}
+		}
+		b.checkRouterDeps(name, def)
+		eps := b.routerEntryPoints(name, def, epIndex)
+		compiled := b.compileRule(name, def.Rule)
+		if b.disabled(config.KindRouter, name) || compiled == nil {
+			continue
+		}
+		r := &route{name: name, service: def.Service, priority: def.Priority, rule: compiled, handler: t.services[def.Service]}
+		if r.priority == 0 {
+			r.priority = len(def.Rule)
+		}
+		for _, i := range eps {
+			info.Using = append(info.Using, b.opts.EntryPoints[i].Name)
+			if def.TLS != nil || b.opts.EntryPoints[i].TLS {
+				t.entries[i].secure.add(r)
+			} else {
+				t.entries[i].plain.add(r)
+			}
+		}
+	}
+	for i := range t.entries {
+		t.entries[i].plain.sort()
+		t.entries[i].secure.sort()
+	}
+	for name, info := range t.routers {
+		info.Status, info.Error = b.status(config.KindRouter, name)
+	}
+	for name, info := range t.serviceInfo {
+		info.Status, info.Error = b.status(config.KindService, name)
+	}
+	for name, info := range t.middlewares {
+		info.Status, info.Error = b.status(config.KindMiddleware, name)
+	}
+}
+
+// checkRouterDeps disables a router whose service or middlewares are
+// disabled: it is never served without them.
+func (b *builder) checkRouterDeps(name string, def *config.Router) {
+	if _, exists := b.cfg.HTTP.Services[def.Service]; exists && b.disabled(config.KindService, def.Service) {
+		b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "service",
+			Message: fmt.Sprintf("service %q is disabled", def.Service)})
+	}
+	for i, m := range def.Middlewares {
+		if _, exists := b.cfg.HTTP.Middlewares[m]; exists && b.disabled(config.KindMiddleware, m) {
+			b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: fmt.Sprintf("middlewares[%d]", i),
+				Message: fmt.Sprintf("middleware %q is disabled", m)})
+		}
+	}
+}
+
+// routerEntryPoints returns the indexes of the entry points a router binds to.
+func (b *builder) routerEntryPoints(name string, def *config.Router, epIndex map[string]int) []int {
+	if len(def.EntryPoints) == 0 {
+		all := make([]int, len(b.opts.EntryPoints))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	var out []int
+	for i, ep := range def.EntryPoints {
+		idx, ok := epIndex[ep]
+		if !ok {
+			b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: fmt.Sprintf("entryPoints[%d]", i),
+				Message: fmt.Sprintf("entry point %q does not exist", ep)})
+			continue
+		}
+		out = append(out, idx)
+	}
+	return out
+}
+
+// compileRule compiles a rule, reusing the previous table's compilation of
+// the same text.
+func (b *builder) compileRule(name, text string) *rule.Rule {
+	if text == "" {
+		return nil
+	}
+	if r := b.table.rules[text]; r != nil {
+		return r
+	}
+	if b.prev != nil {
+		if r := b.prev.rules[text]; r != nil {
+			b.table.rules[text] = r
+			return r
+		}
+	}
+	r, err := rule.Compile(text)
+	if err != nil {
+		b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "rule", Message: err.Error()})
+		return nil
+	}
+	b.table.rules[text] = r
+	return r
+}
+
+func (b *builder) status(k config.Kind, name string) (string, []string) {
+	if errs := b.errs[config.ObjectID{Kind: k, Name: name}]; len(errs) > 0 {
+		return StatusDisabled, errs
+	}
+	return StatusEnabled, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

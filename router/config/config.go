@@ -1,0 +1,116 @@
+// Package config is Ferry's dynamic configuration schema: plain value types
+// that every provider produces and the router consumes. Names follow
+// Traefik's so that existing configurations read naturally.
+//
+// The package depends on the standard library only.
+package config
+
+// Config is one complete dynamic configuration: a provider's view, or the
+// merged view of all providers.
+type Config struct {
+	// HTTP holds the layer 7 routers, services and middlewares.
+	HTTP HTTP `json:"http"`
+	// TLS holds certificates served on TLS entry points.
+	TLS TLS `json:"tls"`
+}
+
+// HTTP is the layer 7 part of a configuration.
+type HTTP struct {
+	// Routers match requests and send them to a service, by router name.
+	Routers map[string]*Router `json:"routers,omitempty"`
+	// Services are the destinations of routers, by service name.
+	Services map[string]*Service `json:"services,omitempty"`
+	// Middlewares transform requests on their way to a service, by name.
+	Middlewares map[string]*Middleware `json:"middlewares,omitempty"`
+}
+
+// Router matches requests with a rule and hands them to a service.
+type Router struct {
+	// Rule is the matching expression, e.g. Host(`example.com`) && PathPrefix(`/api`).
+	Rule string `json:"rule,omitempty"`
+	// Service is the name of the service that receives matching requests.
+	Service string `json:"service,omitempty"`
+	// EntryPoints restricts the router to these entry points; empty means all HTTP entry points.
+	EntryPoints []string `json:"entryPoints,omitempty"`
+	// Middlewares are applied in order before the service.
+	Middlewares []string `json:"middlewares,omitempty"`
+	// Priority orders routers; higher is tried first. Zero means the rule's length.
+	Priority int `json:"priority,omitempty"`
+	// TLS, when set, binds the router to TLS entry points only.
+	TLS *RouterTLS `json:"tls,omitempty"`
+}
+
+// RouterTLS is a router's TLS section.
+type RouterTLS struct {
+	// CertResolver names the certificate resolver that obtains certificates for the router's hosts.
+	CertResolver string `json:"certResolver,omitempty"`
+	// Domains overrides the names taken from the rule for certificate requests.
+	Domains []Domain `json:"domains,omitempty"`
+	// Options names a TLS options set.
+	Options string `json:"options,omitempty"`
+}
+
+// Domain is a certificate's main name and its subject alternative names.
+type Domain struct {
+	// Main is the certificate's primary name.
+	Main string `json:"main,omitempty"`
+	// SANs are additional names on the same certificate.
+	SANs []string `json:"sans,omitempty"`
+}
+
+// Service is where a router sends requests. Exactly one kind is set.
+type Service struct {
+	// LoadBalancer spreads requests across servers.
+	LoadBalancer *LoadBalancer `json:"loadBalancer,omitempty"`
+}
+
+// LoadBalancer spreads requests over a list of servers.
+type LoadBalancer struct {
+	// Servers are the upstream servers.
+	Servers []Server `json:"servers,omitempty"`
+	// PassHostHeader forwards the client's Host header to the server (default true).
+	PassHostHeader *bool `json:"passHostHeader,omitempty"`
+	// ResponseForwarding tunes how responses are copied back to the client.
+	ResponseForwarding *ResponseForwarding `json:"responseForwarding,omitempty"`
+}
+
+// ResponseForwarding tunes response copying.
+type ResponseForwarding struct {
+	// FlushInterval is how often buffered response data is flushed; negative flushes after every write.
+	FlushInterval Duration `json:"flushInterval,omitempty"`
+}
+
+// Server is one upstream server of a load balancer.
+type Server struct {
+	// URL is the server's address: http://host:port, https://…, or h2c://… for cleartext HTTP/2.
+	URL string `json:"url,omitempty"`
+	// Weight is the server's share relative to the others (default 1; 0 takes it out of rotation).
+	Weight *int `json:"weight,omitempty"`
+}
+
+// TLS holds certificates and their stores.
+type TLS struct {
+	// Certificates are served on TLS entry points, chosen by SNI.
+	Certificates []Certificate `json:"certificates,omitempty"`
+}
+
+// Certificate is a certificate and key pair, each a file path or PEM contents.
+type Certificate struct {
+	// CertFile is the path of (or the PEM text of) the certificate chain.
+	CertFile string `json:"certFile,omitempty"`
+	// KeyFile is the path of (or the PEM text of) the private key.
+	KeyFile string `json:"keyFile,omitempty"`
+}
+
+// ServerWeight returns the server's weight, 1 when unset.
+func (s Server) ServerWeight() int {
+	if s.Weight == nil {
+		return 1
+	}
+	return *s.Weight
+}
+
+// PassesHost reports whether the client's Host header is forwarded (default true).
+func (lb *LoadBalancer) PassesHost() bool {
+	return lb.PassHostHeader == nil || *lb.PassHostHeader
+}

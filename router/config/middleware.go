@@ -1,0 +1,258 @@
+package config
+
+// Middleware transforms requests and responses. Exactly one type is set.
+type Middleware struct {
+	AddPrefix        *AddPrefix        `json:"addPrefix,omitempty"`
+	StripPrefix      *StripPrefix      `json:"stripPrefix,omitempty"`
+	StripPrefixRegex *StripPrefixRegex `json:"stripPrefixRegex,omitempty"`
+	ReplacePath      *ReplacePath      `json:"replacePath,omitempty"`
+	ReplacePathRegex *ReplacePathRegex `json:"replacePathRegex,omitempty"`
+	RedirectScheme   *RedirectScheme   `json:"redirectScheme,omitempty"`
+	RedirectRegex    *RedirectRegex    `json:"redirectRegex,omitempty"`
+	Headers          *Headers          `json:"headers,omitempty"`
+	BasicAuth        *BasicAuth        `json:"basicAuth,omitempty"`
+	ForwardAuth      *ForwardAuth      `json:"forwardAuth,omitempty"`
+	RateLimit        *RateLimit        `json:"rateLimit,omitempty"`
+	InFlightReq      *InFlightReq      `json:"inFlightReq,omitempty"`
+	IPAllowList      *IPAllowList      `json:"ipAllowList,omitempty"`
+	Buffering        *Buffering        `json:"buffering,omitempty"`
+	Retry            *Retry            `json:"retry,omitempty"`
+	CircuitBreaker   *CircuitBreaker   `json:"circuitBreaker,omitempty"`
+	Compress         *Compress         `json:"compress,omitempty"`
+	Chain            *Chain            `json:"chain,omitempty"`
+	Errors           *ErrorPages       `json:"errors,omitempty"`
+}
+
+// AddPrefix prepends a prefix to the request path.
+type AddPrefix struct {
+	// Prefix is prepended to the path.
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// StripPrefix removes the first matching prefix from the request path.
+type StripPrefix struct {
+	// Prefixes are tried in order.
+	Prefixes []string `json:"prefixes,omitempty"`
+}
+
+// StripPrefixRegex removes the first matching regular expression prefix.
+type StripPrefixRegex struct {
+	// Regex lists the expressions to try.
+	Regex []string `json:"regex,omitempty"`
+}
+
+// ReplacePath replaces the whole request path.
+type ReplacePath struct {
+	// Path is the new path.
+	Path string `json:"path,omitempty"`
+}
+
+// ReplacePathRegex rewrites the path with a regular expression.
+type ReplacePathRegex struct {
+	// Regex matches the path.
+	Regex string `json:"regex,omitempty"`
+	// Replacement may use capture groups ($1).
+	Replacement string `json:"replacement,omitempty"`
+}
+
+// RedirectScheme redirects the client to another scheme (and port).
+type RedirectScheme struct {
+	// Scheme is the target scheme, e.g. https.
+	Scheme string `json:"scheme,omitempty"`
+	// Port is the target port, empty for the scheme's default.
+	Port string `json:"port,omitempty"`
+	// Permanent answers 301/308 instead of 302/307.
+	Permanent bool `json:"permanent,omitempty"`
+}
+
+// RedirectRegex redirects URLs matching a regular expression.
+type RedirectRegex struct {
+	// Regex matches the full request URL.
+	Regex string `json:"regex,omitempty"`
+	// Replacement is the target URL, may use capture groups.
+	Replacement string `json:"replacement,omitempty"`
+	// Permanent answers 301/308 instead of 302/307.
+	Permanent bool `json:"permanent,omitempty"`
+}
+
+// Headers sets request and response headers, CORS and security headers.
+type Headers struct {
+	// CustomRequestHeaders are set on the request; an empty value removes the header.
+	CustomRequestHeaders map[string]string `json:"customRequestHeaders,omitempty"`
+	// CustomResponseHeaders are set on the response; an empty value removes the header.
+	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
+	// AccessControlAllowOriginList lists the origins allowed by CORS.
+	AccessControlAllowOriginList []string `json:"accessControlAllowOriginList,omitempty"`
+	// AccessControlAllowMethods lists the methods allowed by CORS.
+	AccessControlAllowMethods []string `json:"accessControlAllowMethods,omitempty"`
+	// AccessControlAllowHeaders lists the request headers allowed by CORS.
+	AccessControlAllowHeaders []string `json:"accessControlAllowHeaders,omitempty"`
+	// AccessControlExposeHeaders lists the response headers exposed by CORS.
+	AccessControlExposeHeaders []string `json:"accessControlExposeHeaders,omitempty"`
+	// AccessControlAllowCredentials allows credentials in CORS requests.
+	AccessControlAllowCredentials bool `json:"accessControlAllowCredentials,omitempty"`
+	// AccessControlMaxAge is how long (seconds) a preflight answer may be cached.
+	AccessControlMaxAge int `json:"accessControlMaxAge,omitempty"`
+	// STSSeconds sets Strict-Transport-Security max-age.
+	STSSeconds int `json:"stsSeconds,omitempty"`
+	// STSIncludeSubdomains adds includeSubDomains to Strict-Transport-Security.
+	STSIncludeSubdomains bool `json:"stsIncludeSubdomains,omitempty"`
+	// STSPreload adds preload to Strict-Transport-Security.
+	STSPreload bool `json:"stsPreload,omitempty"`
+	// FrameDeny sets X-Frame-Options: DENY.
+	FrameDeny bool `json:"frameDeny,omitempty"`
+	// ContentTypeNosniff sets X-Content-Type-Options: nosniff.
+	ContentTypeNosniff bool `json:"contentTypeNosniff,omitempty"`
+	// BrowserXSSFilter sets X-XSS-Protection: 1; mode=block.
+	BrowserXSSFilter bool `json:"browserXssFilter,omitempty"`
+	// ReferrerPolicy sets Referrer-Policy.
+	ReferrerPolicy string `json:"referrerPolicy,omitempty"`
+	// ContentSecurityPolicy sets Content-Security-Policy.
+	ContentSecurityPolicy string `json:"contentSecurityPolicy,omitempty"`
+}
+
+// BasicAuth requires HTTP basic authentication.
+type BasicAuth struct {
+	// Users are htpasswd lines (user:hash).
+	Users []string `json:"users,omitempty"`
+	// UsersFile is an htpasswd file.
+	UsersFile string `json:"usersFile,omitempty"`
+	// Realm is announced in WWW-Authenticate.
+	Realm string `json:"realm,omitempty"`
+	// HeaderField, when set, carries the authenticated user to the server.
+	HeaderField string `json:"headerField,omitempty"`
+	// RemoveHeader drops the Authorization header before forwarding.
+	RemoveHeader bool `json:"removeHeader,omitempty"`
+}
+
+// ForwardAuth delegates authentication to an external service.
+type ForwardAuth struct {
+	// Address is the authentication server's URL.
+	Address string `json:"address,omitempty"`
+	// TrustForwardHeader keeps the client's X-Forwarded-* headers.
+	TrustForwardHeader bool `json:"trustForwardHeader,omitempty"`
+	// AuthResponseHeaders are copied from the auth response to the request.
+	AuthResponseHeaders []string `json:"authResponseHeaders,omitempty"`
+	// AuthResponseHeadersRegex selects more headers to copy.
+	AuthResponseHeadersRegex string `json:"authResponseHeadersRegex,omitempty"`
+	// AuthRequestHeaders limits the request headers sent to the auth server.
+	AuthRequestHeaders []string `json:"authRequestHeaders,omitempty"`
+	// TLS configures the connection to the auth server.
+	TLS *ClientTLS `json:"tls,omitempty"`
+}
+
+// ClientTLS configures an outgoing TLS connection.
+type ClientTLS struct {
+	// CA is a file of trusted roots.
+	CA string `json:"ca,omitempty"`
+	// Cert is a client certificate file.
+	Cert string `json:"cert,omitempty"`
+	// Key is the client certificate's key file.
+	Key string `json:"key,omitempty"`
+	// InsecureSkipVerify disables server certificate checks.
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+}
+
+// RateLimit limits request rates with a token bucket.
+type RateLimit struct {
+	// Average is the number of requests allowed per Period.
+	Average int `json:"average,omitempty"`
+	// Period is the averaging window (default 1s).
+	Period Duration `json:"period,omitempty"`
+	// Burst is the bucket size.
+	Burst int `json:"burst,omitempty"`
+	// SourceCriterion chooses how clients are told apart.
+	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
+}
+
+// SourceCriterion tells clients apart: by IP (with a strategy) or a header.
+type SourceCriterion struct {
+	// IPStrategy picks the client IP.
+	IPStrategy *IPStrategy `json:"ipStrategy,omitempty"`
+	// RequestHeaderName keys clients by this header.
+	RequestHeaderName string `json:"requestHeaderName,omitempty"`
+	// RequestHost keys clients by the request host.
+	RequestHost bool `json:"requestHost,omitempty"`
+}
+
+// IPStrategy picks the client IP from X-Forwarded-For.
+type IPStrategy struct {
+	// Depth counts from the right of X-Forwarded-For.
+	Depth int `json:"depth,omitempty"`
+	// ExcludedIPs are skipped when walking X-Forwarded-For.
+	ExcludedIPs []string `json:"excludedIPs,omitempty"`
+}
+
+// InFlightReq limits concurrent requests.
+type InFlightReq struct {
+	// Amount is the maximum number of concurrent requests.
+	Amount int `json:"amount,omitempty"`
+	// SourceCriterion chooses how clients are told apart.
+	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
+}
+
+// IPAllowList admits only clients from the given ranges.
+type IPAllowList struct {
+	// SourceRange lists allowed IPs and CIDRs.
+	SourceRange []string `json:"sourceRange,omitempty"`
+	// IPStrategy picks the client IP.
+	IPStrategy *IPStrategy `json:"ipStrategy,omitempty"`
+}
+
+// Buffering reads whole requests and responses before passing them on.
+type Buffering struct {
+	// MaxRequestBodyBytes bounds the request body.
+	MaxRequestBodyBytes int64 `json:"maxRequestBodyBytes,omitempty"`
+	// MemRequestBodyBytes is kept in memory before spilling to disk.
+	MemRequestBodyBytes int64 `json:"memRequestBodyBytes,omitempty"`
+	// MaxResponseBodyBytes bounds the response body.
+	MaxResponseBodyBytes int64 `json:"maxResponseBodyBytes,omitempty"`
+	// MemResponseBodyBytes is kept in memory before spilling to disk.
+	MemResponseBodyBytes int64 `json:"memResponseBodyBytes,omitempty"`
+	// RetryExpression retries on matching responses.
+	RetryExpression string `json:"retryExpression,omitempty"`
+}
+
+// Retry reissues failed requests.
+type Retry struct {
+	// Attempts is the total number of tries.
+	Attempts int `json:"attempts,omitempty"`
+	// InitialInterval is the first back-off interval.
+	InitialInterval Duration `json:"initialInterval,omitempty"`
+}
+
+// CircuitBreaker stops sending traffic to an unhealthy service.
+type CircuitBreaker struct {
+	// Expression trips the breaker, e.g. NetworkErrorRatio() > 0.5.
+	Expression string `json:"expression,omitempty"`
+	// CheckPeriod is how often the expression is evaluated.
+	CheckPeriod Duration `json:"checkPeriod,omitempty"`
+	// FallbackDuration is how long the breaker stays open.
+	FallbackDuration Duration `json:"fallbackDuration,omitempty"`
+	// RecoveryDuration is how long the breaker stays half-open.
+	RecoveryDuration Duration `json:"recoveryDuration,omitempty"`
+}
+
+// Compress compresses responses.
+type Compress struct {
+	// ExcludedContentTypes are never compressed.
+	ExcludedContentTypes []string `json:"excludedContentTypes,omitempty"`
+	// MinResponseBodyBytes is the smallest body compressed.
+	MinResponseBodyBytes int `json:"minResponseBodyBytes,omitempty"`
+}
+
+// Chain groups middlewares under one name.
+type Chain struct {
+	// Middlewares are applied in order.
+	Middlewares []string `json:"middlewares,omitempty"`
+}
+
+// ErrorPages replaces error responses with pages from a service.
+type ErrorPages struct {
+	// Status lists codes and ranges, e.g. 500-599.
+	Status []string `json:"status,omitempty"`
+	// Service serves the error pages.
+	Service string `json:"service,omitempty"`
+	// Query is the path requested from Service; {status} is replaced.
+	Query string `json:"query,omitempty"`
+}

@@ -1,0 +1,103 @@
+package config
+
+import "strings"
+
+// Qualify returns name@provider, or name unchanged when it already names a
+// provider (contains '@').
+func Qualify(name, provider string) string {
+	if name == "" || strings.Contains(name, "@") {
+		return name
+	}
+	return name + "@" + provider
+}
+
+// ProviderOf returns the provider part of a qualified name, "" if none.
+func ProviderOf(name string) string {
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		return name[i+1:]
+	}
+	return ""
+}
+
+// Qualified returns a copy of c in which every router, service and
+// middleware name, and every reference to one, is qualified with provider.
+// References that already name a provider (auth@file) are kept as written.
+// c itself is not modified; unchanged leaf values are shared.
+func (c *Config) Qualified(provider string) *Config {
+	out := &Config{TLS: c.TLS}
+	q := func(s string) string { return Qualify(s, provider) }
+	qs := func(in []string) []string {
+		if in == nil {
+			return nil
+		}
+		res := make([]string, len(in))
+		for i, s := range in {
+			res[i] = q(s)
+		}
+		return res
+	}
+	if len(c.HTTP.Routers) > 0 {
+		out.HTTP.Routers = make(map[string]*Router, len(c.HTTP.Routers))
+		for name, r := range c.HTTP.Routers {
+			if r == nil {
+				continue
+			}
+			cp := *r
+			cp.Service = q(r.Service)
+			cp.Middlewares = qs(r.Middlewares)
+			out.HTTP.Routers[q(name)] = &cp
+		}
+	}
+	if len(c.HTTP.Services) > 0 {
+		out.HTTP.Services = make(map[string]*Service, len(c.HTTP.Services))
+		for name, s := range c.HTTP.Services {
+			if s == nil {
+				continue
+			}
+			out.HTTP.Services[q(name)] = s
+		}
+	}
+	if len(c.HTTP.Middlewares) > 0 {
+		out.HTTP.Middlewares = make(map[string]*Middleware, len(c.HTTP.Middlewares))
+		for name, m := range c.HTTP.Middlewares {
+			if m == nil {
+				continue
+			}
+			cp := *m
+			if m.Chain != nil {
+				cp.Chain = &Chain{Middlewares: qs(m.Chain.Middlewares)}
+			}
+			if m.Errors != nil {
+				e := *m.Errors
+				e.Service = q(e.Service)
+				cp.Errors = &e
+			}
+			out.HTTP.Middlewares[q(name)] = &cp
+		}
+	}
+	return out
+}
+
+// Merge copies every object of src into dst. Names are expected to be
+// qualified already, so they cannot collide across providers.
+func Merge(dst, src *Config) {
+	if len(src.HTTP.Routers) > 0 && dst.HTTP.Routers == nil {
+		dst.HTTP.Routers = make(map[string]*Router, len(src.HTTP.Routers))
+	}
+	for k, v := range src.HTTP.Routers {
+		dst.HTTP.Routers[k] = v
+	}
+	if len(src.HTTP.Services) > 0 && dst.HTTP.Services == nil {
+		dst.HTTP.Services = make(map[string]*Service, len(src.HTTP.Services))
+	}
+	for k, v := range src.HTTP.Services {
+		dst.HTTP.Services[k] = v
+	}
+	if len(src.HTTP.Middlewares) > 0 && dst.HTTP.Middlewares == nil {
+		dst.HTTP.Middlewares = make(map[string]*Middleware, len(src.HTTP.Middlewares))
+	}
+	for k, v := range src.HTTP.Middlewares {
+		dst.HTTP.Middlewares[k] = v
+	}
+	dst.TLS.Certificates = append(dst.TLS.Certificates, src.TLS.Certificates...)
+}

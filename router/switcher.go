@@ -1,0 +1,155 @@
+package router
+
+import (
+	"crypto/tls"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/rule"
+)
+
+// Switcher holds the live table behind an atomic pointer and serves
+// requests with whatever table is current. Apply swaps in a new table;
+// requests in flight finish on the table they started with.
+type Switcher struct {
+	log         *zap.Logger
+	entryPoints []EntryPoint
+	transports  *Transports
+	access      *AccessLog
+	defaultCert *tls.Certificate
+
+	recorders recorderPool
+	applyMu   sync.Mutex // serialises Apply
+	table     atomic.Pointer[Table]
+}
+
+// SwitcherOptions configure a Switcher.
+type SwitcherOptions struct {
+	EntryPoints []EntryPoint
+	Transports  *Transports
+	// AccessLog, when not nil, receives one line per request.
+	AccessLog *AccessLog
+	// DefaultCertificate is served when no certificate matches the SNI name.
+	DefaultCertificate *tls.Certificate
+}
+
+// NewSwitcher returns a switcher serving an empty table (every request 404).
+func NewSwitcher(log *zap.Logger, opts SwitcherOptions) *Switcher {
+	s := &Switcher{
+		log:         log,
+		entryPoints: opts.EntryPoints,
+		transports:  opts.Transports,
+		access:      opts.AccessLog,
+		defaultCert: opts.DefaultCertificate,
+	}
+	s.table.Store(Build(Input{}, BuildOptions{EntryPoints: opts.EntryPoints, Transports: opts.Transports, Log: log}))
+	return s
+}
+
+// Table returns the live table.
+func (s *Switcher) Table() *Table { return s.table.Load() }
+
+// Apply builds a table from in, reusing the live table's unchanged
+// services, and swaps it in. Problems that were not reported by the
+// previous table are logged once.
+func (s *Switcher) Apply(in Input) *Table {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	start := time.Now()
+	prev := s.table.Load()
+	t := Build(in, BuildOptions{EntryPoints: s.entryPoints, Transports: s.transports, Log: s.log, Previous: prev})
+	s.table.Store(t)
+	seen := make(map[config.Problem]bool, len(prev.problems))
+	for _, p := range prev.problems {
+		seen[p] = true
+	}
+	for _, p := range t.problems {
+		if !seen[p] {
+			s.log.Error("configuration object disabled", zap.String("kind", string(p.Kind)), zap.String("name", p.Name),
+				zap.String("field", p.Field), zap.String("reason", p.Message), zap.String("origin", p.Origin))
+		}
+	}
+	enabled := 0
+	for _, r := range t.routers {
+		if r.Status == StatusEnabled {
+			enabled++
+		}
+	}
+	s.log.Info("configuration applied", zap.Int("routers", len(t.routers)), zap.Int("routersEnabled", enabled),
+		zap.Int("services", len(t.services)), zap.Int("problems", len(t.problems)), zap.Duration("build", time.Since(start)))
+	return t
+}
+
+// GetCertificate picks the certificate for a TLS handshake from the live table.
+func (s *Switcher) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := s.table.Load().certificate(hello.ServerName); c != nil {
+		return c, nil
+	}
+	return s.defaultCert, nil
+}
+
+// Handler returns the HTTP handler of entry point index ep for plain
+// (secure=false) or TLS (secure=true) connections.
+func (s *Switcher) Handler(ep int, secure bool) http.Handler {
+	return &entryHandler{sw: s, ep: ep, secure: secure, name: s.entryPoints[ep].Name}
+}
+
+type entryHandler struct {
+	sw     *Switcher
+	ep     int
+	secure bool
+	name   string
+}
+
+func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := h.sw.table.Load()
+	set := &t.entries[h.ep].plain
+	if h.secure {
+		set = &t.entries[h.ep].secure
+	}
+	rec := h.sw.recorders.get(w)
+	defer h.sw.recorders.put(rec)
+	// The match input lives in the pooled recorder so it costs no allocation.
+	rec.match = rule.Request{HTTP: r, Host: rule.NormalizeHost(r.Host)}
+	rt := set.match(&rec.match)
+	if rt == nil {
+		http.NotFound(rec, r)
+	} else if rt.handler == nil {
+		http.Error(rec, "Service Unavailable", http.StatusServiceUnavailable)
+	} else {
+		rt.handler.ServeHTTP(rec, r)
+	}
+	if rt != nil && (rec.proxyErr != nil || rec.noServer) {
+		h.logFailure(rt, rec, r)
+	}
+	if h.sw.access != nil {
+		routerName := ""
+		if rt != nil {
+			routerName = rt.name
+		}
+		h.sw.access.Log(r, rec.status, rec.size, rec.start, h.name, routerName)
+	}
+}
+
+func (h *entryHandler) logFailure(rt *route, rec *recorder, r *http.Request) {
+	if rec.status == StatusClientClosedRequest {
+		if ce := h.sw.log.Check(zapcore.DebugLevel, "client closed the request"); ce != nil {
+			ce.Write(zap.String("router", rt.name), zap.String("service", rt.service), zap.String("path", r.URL.Path))
+		}
+		return
+	}
+	msg, err := "no server answered", rec.proxyErr
+	if rec.noServer {
+		msg = "service has no server"
+	}
+	if ce := h.sw.log.Check(zapcore.WarnLevel, msg); ce != nil {
+		ce.Write(zap.String("router", rt.name), zap.String("service", rt.service), zap.Int("status", rec.status),
+			zap.String("host", r.Host), zap.String("path", r.URL.Path), zap.Error(err))
+	}
+}

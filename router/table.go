@@ -1,0 +1,192 @@
+// Package router turns a merged dynamic configuration into an immutable
+// routing table (Build), swaps tables atomically (Switcher) and serves
+// entry points with them.
+package router
+
+import (
+	"crypto/tls"
+	"net/http"
+	"slices"
+	"sort"
+
+	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/rule"
+)
+
+// route is one enabled router bound to an entry point.
+type route struct {
+	name     string
+	service  string
+	priority int
+	rule     *rule.Rule
+	handler  http.Handler
+}
+
+// before orders routes: higher priority first, then by name for stability.
+func (r *route) before(o *route) bool {
+	if r.priority != o.priority {
+		return r.priority > o.priority
+	}
+	return r.name < o.name
+}
+
+// routeSet is the routes of one entry point for one kind of connection
+// (plain or TLS). Routes whose rule requires a host are indexed by host; the
+// rest are tried for every host. Both lists are sorted, and lookup merges
+// them by priority without allocating.
+type routeSet struct {
+	byHost map[string][]*route
+	any    []*route
+}
+
+func (s *routeSet) add(r *route) {
+	hosts := r.rule.Hosts()
+	if len(hosts) == 0 {
+		s.any = append(s.any, r)
+		return
+	}
+	if s.byHost == nil {
+		s.byHost = make(map[string][]*route)
+	}
+	for _, h := range hosts {
+		s.byHost[h] = append(s.byHost[h], r)
+	}
+}
+
+func (s *routeSet) sort() {
+	less := func(a, b *route) int {
+		if a.before(b) {
+			return -1
+		}
+		if b.before(a) {
+			return 1
+		}
+		return 0
+	}
+	for _, rs := range s.byHost {
+		slices.SortFunc(rs, less)
+	}
+	slices.SortFunc(s.any, less)
+}
+
+// match returns the highest-priority route matching req, or nil.
+func (s *routeSet) match(req *rule.Request) *route {
+	hosted := s.byHost[req.Host]
+	anyHost := s.any
+	for len(hosted) > 0 || len(anyHost) > 0 {
+		var r *route
+		if len(anyHost) == 0 || (len(hosted) > 0 && hosted[0].before(anyHost[0])) {
+			r, hosted = hosted[0], hosted[1:]
+		} else {
+			r, anyHost = anyHost[0], anyHost[1:]
+		}
+		if r.rule.Match(req) {
+			return r
+		}
+	}
+	return nil
+}
+
+// entryRoutes holds an entry point's routes.
+type entryRoutes struct {
+	plain, secure routeSet
+}
+
+// Table is an immutable routing table built from one configuration.
+type Table struct {
+	entries  []entryRoutes // by EntryPoint index
+	services map[string]*service
+	rules    map[string]*rule.Rule // compiled rules by text, reused by the next build
+	certs    *certStore
+
+	config      *config.Config
+	problems    []config.Problem
+	routers     map[string]*RouterInfo
+	serviceInfo map[string]*ServiceInfo
+	middlewares map[string]*MiddlewareInfo
+}
+
+// Config returns the configuration the table was built from.
+func (t *Table) Config() *config.Config { return t.config }
+
+// Problems returns every problem found while building, sorted.
+func (t *Table) Problems() []config.Problem { return t.problems }
+
+// RouterInfo is a router's definition and state, as the API shows it.
+type RouterInfo struct {
+	*config.Router
+	Name     string   `json:"name"`
+	Provider string   `json:"provider"`
+	Status   string   `json:"status"`
+	Error    []string `json:"error,omitempty"`
+	Using    []string `json:"using,omitempty"`
+}
+
+// ServiceInfo is a service's definition and state, as the API shows it.
+type ServiceInfo struct {
+	*config.Service
+	Name         string            `json:"name"`
+	Provider     string            `json:"provider"`
+	Status       string            `json:"status"`
+	Error        []string          `json:"error,omitempty"`
+	UsedBy       []string          `json:"usedBy,omitempty"`
+	ServerStatus map[string]string `json:"serverStatus,omitempty"`
+}
+
+// MiddlewareInfo is a middleware's definition and state, as the API shows it.
+type MiddlewareInfo struct {
+	*config.Middleware
+	Name     string   `json:"name"`
+	Provider string   `json:"provider"`
+	Status   string   `json:"status"`
+	Error    []string `json:"error,omitempty"`
+	UsedBy   []string `json:"usedBy,omitempty"`
+}
+
+// Status values.
+const (
+	StatusEnabled  = "enabled"
+	StatusDisabled = "disabled"
+)
+
+// Routers returns every router, sorted by name.
+func (t *Table) Routers() []RouterInfo {
+	out := make([]RouterInfo, 0, len(t.routers))
+	for _, r := range t.routers {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Services returns every service with its live server status, sorted by name.
+func (t *Table) Services() []ServiceInfo {
+	out := make([]ServiceInfo, 0, len(t.serviceInfo))
+	for name, s := range t.serviceInfo {
+		info := *s
+		if svc := t.services[name]; svc != nil {
+			info.ServerStatus = svc.serverStatus()
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Middlewares returns every middleware, sorted by name.
+func (t *Table) Middlewares() []MiddlewareInfo {
+	out := make([]MiddlewareInfo, 0, len(t.middlewares))
+	for _, m := range t.middlewares {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// certificate returns the certificate for an SNI name, or nil.
+func (t *Table) certificate(name string) *tls.Certificate {
+	if t.certs == nil {
+		return nil
+	}
+	return t.certs.get(name)
+}
