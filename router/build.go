@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"net/http"
 	"reflect"
 	"sort"
 
@@ -128,18 +129,6 @@ func (b *builder) reuseService(name string, def *config.Service) *service {
 	return old
 }
 
-func (b *builder) buildMiddlewares() {
-	b.table.middlewares = make(map[string]*MiddlewareInfo, len(b.cfg.HTTP.Middlewares))
-	for _, name := range sortedKeys(b.cfg.HTTP.Middlewares) {
-		def := b.cfg.HTTP.Middlewares[name]
-		if !b.disabled(config.KindMiddleware, name) {
-			b.problem(config.Problem{Kind: config.KindMiddleware, Name: name,
-				Message: "middlewares are not supported by this version of Ferry yet"})
-		}
-		b.table.middlewares[name] = &MiddlewareInfo{Middleware: def, Name: name, Provider: config.ProviderOf(name)}
-	}
-}
-
 func (b *builder) buildRouters() {
 	t := b.table
 	t.routers = make(map[string]*RouterInfo, len(b.cfg.HTTP.Routers))
@@ -166,7 +155,11 @@ func (b *builder) buildRouters() {
 		if b.disabled(config.KindRouter, name) || compiled == nil {
 			continue
 		}
-		r := &route{name: name, service: def.Service, priority: def.Priority, rule: compiled, handler: t.services[def.Service]}
+		handler := b.routerHandler(def)
+		if handler == nil {
+			continue
+		}
+		r := &route{name: name, service: def.Service, priority: def.Priority, rule: compiled, handler: handler}
 		if r.priority == 0 {
 			r.priority = len(def.Rule)
 		}
@@ -207,6 +200,20 @@ func (b *builder) checkRouterDeps(name string, def *config.Router) {
 				Message: fmt.Sprintf("middleware %q is disabled", m)})
 		}
 	}
+}
+
+// routerHandler composes a router's middlewares in front of its service.
+func (b *builder) routerHandler(def *config.Router) http.Handler {
+	svc, ok := b.table.services[def.Service]
+	if !ok {
+		return nil
+	}
+	parts := make([]wrapper, 0, len(def.Middlewares))
+	for _, m := range def.Middlewares {
+		w := b.table.mws[m].wrap // checkRouterDeps disabled the router if any is missing
+		parts = append(parts, w)
+	}
+	return compose(parts, svc)
 }
 
 // routerEntryPoints returns the indexes of the entry points a router binds to.

@@ -96,6 +96,7 @@ type entryRoutes struct {
 type Table struct {
 	entries  []entryRoutes // by EntryPoint index
 	services map[string]*service
+	mws      map[string]*builtMiddleware
 	rules    map[string]*rule.Rule // compiled rules by text, reused by the next build
 	certs    *certStore
 
