@@ -3,12 +3,13 @@ package router
 import (
 	"fmt"
 	"net/http"
-	"reflect"
 	"sort"
+	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/health"
 	"github.com/ferryproxy/ferry/router/rule"
 )
 
@@ -36,6 +37,10 @@ type BuildOptions struct {
 	// Previous is the table being replaced; services whose definition did
 	// not change are carried over from it with their state. May be nil.
 	Previous *Table
+	// Health hands out the active health checkers of services; the caller
+	// starts and stops them with Registry.Sync once the table is live
+	// (the Switcher does). Nil: active health checks are not run.
+	Health *health.Registry
 }
 
 // Build turns a configuration into a routing table. Every invalid router,
@@ -63,6 +68,7 @@ func Build(in Input, opts BuildOptions) *Table {
 	b.buildServices()
 	b.buildMiddlewares()
 	b.buildRouters()
+	b.buildTCP()
 	b.table.certs = b.loadCertificates(cfg.TLS.Certificates)
 	for i := range b.problems {
 		if origin, ok := in.Origins[b.problems[i].ID()]; ok && b.problems[i].Origin == "" {
@@ -101,32 +107,87 @@ func (b *builder) buildServices() {
 	t := b.table
 	t.services = make(map[string]*service, len(b.cfg.HTTP.Services))
 	t.serviceInfo = make(map[string]*ServiceInfo, len(b.cfg.HTTP.Services))
-	for _, name := range sortedKeys(b.cfg.HTTP.Services) {
-		def := b.cfg.HTTP.Services[name]
-		if !b.disabled(config.KindService, name) {
-			if svc := b.reuseService(name, def); svc != nil {
-				t.services[name] = svc
-			} else if svc, err := newService(name, def, b.opts.Transports, b.opts.Log); err != nil {
-				b.problem(config.Problem{Kind: config.KindService, Name: name, Message: err.Error()})
-			} else {
-				t.services[name] = svc
-			}
-		}
-		t.serviceInfo[name] = &ServiceInfo{Service: def, Name: name, Provider: config.ProviderOf(name)}
+	names := sortedKeys(b.cfg.HTTP.Services)
+	for _, name := range names {
+		t.serviceInfo[name] = &ServiceInfo{Service: b.cfg.HTTP.Services[name], Name: name, Provider: config.ProviderOf(name)}
+	}
+	failed := make(map[string]bool)
+	for _, name := range names {
+		b.service(name, nil, failed)
 	}
 }
 
-// reuseService returns the previous table's service when its definition is
-// unchanged, so its balancer state carries over.
-func (b *builder) reuseService(name string, def *config.Service) *service {
+// service builds (once) and returns the named service, building the
+// services it refers to first; nil when it is disabled. stack holds the
+// services being built, to catch cycles.
+func (b *builder) service(name string, stack []string, failed map[string]bool) *service {
+	if s := b.table.services[name]; s != nil {
+		return s
+	}
+	def := b.cfg.HTTP.Services[name]
+	if def == nil || failed[name] || b.disabled(config.KindService, name) {
+		return nil
+	}
+	for i, s := range stack {
+		if s == name {
+			failed[name] = true
+			cycle := append(append([]string(nil), stack[i:]...), name)
+			b.problem(config.Problem{Kind: config.KindService, Name: name,
+				Message: "service cycle: " + strings.Join(cycle, " -> ")})
+			return nil
+		}
+	}
+	var children map[string]*service
+	refs, fields := def.References()
+	if len(refs) > 0 {
+		stack = append(stack, name)
+	}
+	for i, ref := range refs {
+		child := b.service(ref, stack, failed)
+		if failed[name] {
+			return nil // a cycle through this service, already reported
+		}
+		if child == nil {
+			failed[name] = true
+			b.problem(config.Problem{Kind: config.KindService, Name: name, Field: fields[i],
+				Message: fmt.Sprintf("service %q is disabled", ref)})
+			return nil
+		}
+		if children == nil {
+			children = make(map[string]*service, len(refs))
+		}
+		children[ref] = child
+	}
+	if svc := b.reuseService(name, def, children); svc != nil {
+		b.table.services[name] = svc
+		return svc
+	}
+	var prev *service
+	if b.prev != nil {
+		prev = b.prev.services[name]
+	}
+	svc, err := newService(name, def, children, serviceDeps{transports: b.opts.Transports, registry: b.opts.Health,
+		log: b.opts.Log.Named("service"), prev: prev})
+	if err != nil {
+		failed[name] = true
+		b.problem(config.Problem{Kind: config.KindService, Name: name, Message: err.Error()})
+		return nil
+	}
+	b.table.services[name] = svc
+	return svc
+}
+
+// reuseService returns the previous table's service when its definition
+// and the services it refers to are unchanged, so all its state carries
+// over.
+func (b *builder) reuseService(name string, def *config.Service, children map[string]*service) *service {
 	if b.prev == nil {
 		return nil
 	}
-	old := b.prev.services[name]
-	if old == nil || (old.def != def && !reflect.DeepEqual(old.def, def)) {
-		return nil
+	if old := b.prev.services[name]; old != nil && old.sameAs(def, children) {
+		return old
 	}
-	return old
+	return nil
 }
 
 func (b *builder) buildRouters() {

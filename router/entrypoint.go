@@ -8,11 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ferryproxy/ferry/router/tcp"
 )
 
 // tlsRecordHandshake is the first byte of every TLS connection.
@@ -30,8 +33,14 @@ type ListenerOptions struct {
 	PeekTimeout time.Duration
 	// ReadHeaderTimeout bounds the time to read request headers.
 	ReadHeaderTimeout time.Duration
-	// IdleTimeout closes idle keep-alive connections.
+	// IdleTimeout closes idle keep-alive connections, and TCP connections
+	// on which nothing moved for this long.
 	IdleTimeout time.Duration
+	// TCPRoutes, when set, gives the entry point's current TCP routes.
+	TCPRoutes func() *tcp.Routes
+	// ProxyProtocolTrustedIPs are the peers whose PROXY protocol headers are
+	// accepted; a header from any other peer is refused. Empty: off.
+	ProxyProtocolTrustedIPs []netip.Prefix
 }
 
 // Listener is an entry point: one TCP listener that serves plain HTTP
@@ -43,6 +52,8 @@ type Listener struct {
 	ln     net.Listener
 	plain  *http.Server
 	secure *http.Server
+
+	tcpConns connSet // connections forwarded by TCP routes
 }
 
 // Listen binds the entry point's address. plain and secure handle the two
@@ -72,7 +83,8 @@ func Listen(log *zap.Logger, opts ListenerOptions, plain, secure http.Handler, g
 		ErrorLog: errLog, TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: getCert,
-			NextProtos:     []string{"h2", "http/1.1"},
+			// acme-tls/1 is offered only by ACME CAs validating TLS-ALPN-01.
+			NextProtos: []string{"h2", "http/1.1", "acme-tls/1"},
 		}}
 	return l, nil
 }
@@ -95,6 +107,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.GraceTimeout)
 		defer cancel()
 		var wg sync.WaitGroup
+		wg.Go(func() { l.tcpConns.drain(shutdownCtx) })
 		for _, srv := range []*http.Server{l.plain, l.secure} {
 			wg.Go(func() {
 				if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -135,6 +148,9 @@ func (l *Listener) accept(ctx context.Context, plainL, secureL *chanListener) er
 // dispatch reads a connection's first byte and hands the connection to the
 // TLS or the plain server.
 func (l *Listener) dispatch(c net.Conn, plainL, secureL *chanListener) {
+	if c = l.beforePeek(c); c == nil {
+		return
+	}
 	var first [1]byte
 	_ = c.SetReadDeadline(time.Now().Add(l.opts.PeekTimeout))
 	if _, err := io.ReadFull(c, first[:]); err != nil {
@@ -142,7 +158,10 @@ func (l *Listener) dispatch(c net.Conn, plainL, secureL *chanListener) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	pc := &peekedConn{Conn: c, first: first[0], pending: true}
+	pc := net.Conn(&peekedConn{Conn: c, first: first[0], pending: true})
+	if pc = l.routeTCP(pc, first[0] == tlsRecordHandshake); pc == nil {
+		return // a TCP router took the connection
+	}
 	if first[0] == tlsRecordHandshake {
 		secureL.push(pc)
 	} else {

@@ -82,7 +82,9 @@ func (b *builder) newMiddleware(name string, def *config.Middleware, stack []str
 		}
 		return func(next http.Handler) http.Handler { return compose(parts, next) }, nil
 	}
-	if b.prev != nil {
+	// An errors middleware holds its service's handler and no state of its
+	// own: it is always rebuilt, so it never serves pages from a stale service.
+	if b.prev != nil && def.Errors == nil {
 		if old := b.prev.mws[name]; old != nil && (old.def == def || reflect.DeepEqual(old.def, def)) {
 			return old.wrap, nil
 		}

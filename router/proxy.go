@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/ferryproxy/ferry/router/traffic"
 )
 
 // StatusClientClosedRequest is logged when the client went away before the
@@ -126,9 +128,7 @@ func proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if errors.Is(err, context.DeadlineExceeded) {
 		status = http.StatusGatewayTimeout
 	}
-	if rec, ok := w.(*recorder); ok {
-		rec.proxyErr = err
-	}
+	traffic.SetProxyError(w, err) // the recorder, or a retry or circuit breaker in between
 	w.WriteHeader(status)
 	if status != StatusClientClosedRequest {
 		_, _ = w.Write([]byte(http.StatusText(status) + "\n"))

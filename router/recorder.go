@@ -70,5 +70,8 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(r.ResponseWriter).Hijack()
 }
 
+// SetProxyError records why the proxy failed, for the access log.
+func (r *recorder) SetProxyError(err error) { r.proxyErr = err }
+
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/health"
 	"github.com/ferryproxy/ferry/router/rule"
 )
 
@@ -23,6 +24,8 @@ type Switcher struct {
 	transports  *Transports
 	access      *AccessLog
 	defaultCert *tls.Certificate
+	certSource  CertificateSource
+	health      *health.Registry // active health checkers, shared by every table
 
 	recorders recorderPool
 	applyMu   sync.Mutex // serialises Apply
@@ -37,6 +40,19 @@ type SwitcherOptions struct {
 	AccessLog *AccessLog
 	// DefaultCertificate is served when no certificate matches the SNI name.
 	DefaultCertificate *tls.Certificate
+	// Certificates, when not nil, supplies certificates obtained
+	// automatically (ACME): tried after tls.certificates and before the
+	// default certificate, and asked first for TLS-ALPN-01 challenges.
+	Certificates CertificateSource
+}
+
+// CertificateSource supplies certificates the configuration does not hold.
+type CertificateSource interface {
+	// GetCertificate returns the certificate for a handshake, or nil when
+	// it has none for the name.
+	GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error)
+	// IsChallenge reports whether the handshake is a TLS-ALPN-01 validation.
+	IsChallenge(hello *tls.ClientHelloInfo) bool
 }
 
 // NewSwitcher returns a switcher serving an empty table (every request 404).
@@ -47,7 +63,9 @@ func NewSwitcher(log *zap.Logger, opts SwitcherOptions) *Switcher {
 		transports:  opts.Transports,
 		access:      opts.AccessLog,
 		defaultCert: opts.DefaultCertificate,
+		certSource:  opts.Certificates,
 	}
+	s.health = newHealthRegistry(log, opts.Transports)
 	s.table.Store(Build(Input{}, BuildOptions{EntryPoints: opts.EntryPoints, Transports: opts.Transports, Log: log}))
 	return s
 }
@@ -63,8 +81,10 @@ func (s *Switcher) Apply(in Input) *Table {
 	defer s.applyMu.Unlock()
 	start := time.Now()
 	prev := s.table.Load()
-	t := Build(in, BuildOptions{EntryPoints: s.entryPoints, Transports: s.transports, Log: s.log, Previous: prev})
+	t := Build(in, BuildOptions{EntryPoints: s.entryPoints, Transports: s.transports, Log: s.log, Previous: prev,
+		Health: s.health})
 	s.table.Store(t)
+	s.health.Sync(t.checkers()) // start the new table's checks, stop those it no longer uses
 	seen := make(map[config.Problem]bool, len(prev.problems))
 	for _, p := range prev.problems {
 		seen[p] = true
@@ -86,10 +106,20 @@ func (s *Switcher) Apply(in Input) *Table {
 	return t
 }
 
-// GetCertificate picks the certificate for a TLS handshake from the live table.
+// GetCertificate picks the certificate for a TLS handshake: a TLS-ALPN-01
+// challenge's from the certificate source, else tls.certificates of the
+// live table, then the source's (ACME), then the default certificate.
 func (s *Switcher) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if s.certSource != nil && s.certSource.IsChallenge(hello) {
+		return s.certSource.GetCertificate(hello)
+	}
 	if c := s.table.Load().certificate(hello.ServerName); c != nil {
 		return c, nil
+	}
+	if s.certSource != nil {
+		if c, err := s.certSource.GetCertificate(hello); c != nil && err == nil {
+			return c, nil
+		}
 	}
 	return s.defaultCert, nil
 }

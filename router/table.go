@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/health"
 	"github.com/ferryproxy/ferry/router/rule"
 )
 
@@ -99,6 +100,7 @@ type Table struct {
 	mws      map[string]*builtMiddleware
 	rules    map[string]*rule.Rule // compiled rules by text, reused by the next build
 	certs    *certStore
+	tcp      *tcpTable // layer 4 routes and services
 
 	config      *config.Config
 	problems    []config.Problem
@@ -132,6 +134,9 @@ type ServiceInfo struct {
 	Error        []string          `json:"error,omitempty"`
 	UsedBy       []string          `json:"usedBy,omitempty"`
 	ServerStatus map[string]string `json:"serverStatus,omitempty"`
+	// ServerHealth details each server's state: status, last check error,
+	// last change, requests in flight.
+	ServerHealth map[string]ServerHealth `json:"serverHealth,omitempty"`
 }
 
 // MiddlewareInfo is a middleware's definition and state, as the API shows it.
@@ -165,8 +170,12 @@ func (t *Table) Services() []ServiceInfo {
 	out := make([]ServiceInfo, 0, len(t.serviceInfo))
 	for name, s := range t.serviceInfo {
 		info := *s
-		if svc := t.services[name]; svc != nil {
-			info.ServerStatus = svc.serverStatus()
+		if svc := t.services[name]; svc != nil && svc.lb != nil {
+			info.ServerHealth = svc.lb.serverHealth()
+			info.ServerStatus = make(map[string]string, len(info.ServerHealth))
+			for u, h := range info.ServerHealth {
+				info.ServerStatus[u] = h.Status
+			}
 		}
 		out = append(out, info)
 	}
@@ -190,4 +199,15 @@ func (t *Table) certificate(name string) *tls.Certificate {
 		return nil
 	}
 	return t.certs.get(name)
+}
+
+// checkers returns the active health checkers the table's services use.
+func (t *Table) checkers() []*health.Checker {
+	var out []*health.Checker
+	for _, svc := range t.services {
+		if svc.lb != nil {
+			out = svc.lb.checkers(out)
+		}
+	}
+	return out
 }

@@ -15,6 +15,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ferryproxy/ferry/providers"
+	"github.com/ferryproxy/ferry/providers/consul"
+	"github.com/ferryproxy/ferry/providers/docker"
+	"github.com/ferryproxy/ferry/providers/etcd"
 	"github.com/ferryproxy/ferry/providers/file"
 	"github.com/ferryproxy/ferry/providers/merge"
 	"github.com/ferryproxy/ferry/router"
@@ -49,11 +52,22 @@ func serve(ctx context.Context, static *Static) error {
 	if err != nil {
 		return err
 	}
+	certs, err := newACME(static, log.Named("acme"))
+	if err != nil {
+		return err
+	}
+	var certSource router.CertificateSource
+	var apiOpts []api.Option
+	if certs != nil {
+		certSource, apiOpts = certs, append(apiOpts, api.WithACME(certs))
+	}
 	transports := router.NewTransports()
 	defer transports.Close()
 	sw := router.NewSwitcher(log.Named("router"), router.SwitcherOptions{
 		EntryPoints: entryPoints, Transports: transports, AccessLog: access, DefaultCertificate: defaultCert,
+		Certificates: certSource,
 	})
+	defer sw.Close() // stops the active health checks
 
 	listeners := make([]*router.Listener, 0, len(entryPoints))
 	for i, ep := range entryPoints {
@@ -62,7 +76,8 @@ func serve(ctx context.Context, static *Static) error {
 		l, err := router.Listen(log.Named("entrypoint").With(zap.String("entryPoint", ep.Name)), router.ListenerOptions{
 			Name: ep.Name, Address: cfg.Address, GraceTimeout: cfg.graceTimeout(),
 			ReadHeaderTimeout: readHeader, IdleTimeout: idle,
-		}, sw.Handler(i, false), sw.Handler(i, true), sw.GetCertificate)
+			TCPRoutes: sw.TCPRoutes(i), ProxyProtocolTrustedIPs: trustedIPs(cfg),
+		}, plainHandler(static, ep.Name, sw.Handler(i, false), certs), sw.Handler(i, true), sw.GetCertificate)
 		if err != nil {
 			return err
 		}
@@ -97,6 +112,9 @@ func serve(ctx context.Context, static *Static) error {
 	g.Go(func() error {
 		merger.Run(gctx, updates, func(s *merge.Snapshot) {
 			sw.Apply(router.Input{Config: s.Config, Problems: s.Problems, Origins: s.Origins})
+			if certs != nil {
+				certs.Sync(s.Config) // does not block
+			}
 			if first {
 				first = false
 				close(ready)
@@ -111,14 +129,20 @@ func serve(ctx context.Context, static *Static) error {
 			log.Warn("no configuration from the providers yet; serving anyway", zap.Duration("waited", firstConfigWait))
 		case <-gctx.Done():
 		}
+		if certs != nil { // stored certificates are served from the first connection
+			certs.WaitLoaded(gctx, firstConfigWait)
+		}
 		for i, l := range listeners {
 			log.Info("entry point listening", zap.String("entryPoint", entryPoints[i].Name), zap.Stringer("address", l.Addr()))
 			g.Go(func() error { return l.Serve(gctx) })
 		}
 		return nil
 	})
+	if certs != nil {
+		g.Go(func() error { return certs.Run(gctx) })
+	}
 	if apiLn != nil {
-		g.Go(func() error { return serveAPI(gctx, apiLn, sw, log.Named("api")) })
+		g.Go(func() error { return serveAPI(gctx, apiLn, sw, log.Named("api"), apiOpts...) })
 	}
 	err = g.Wait()
 	log.Info("stopped")
@@ -132,11 +156,23 @@ func buildProviders(static *Static, log *zap.Logger) []providers.Provider {
 			Filename: f.Filename, Directory: f.Directory, Watch: f.watch(),
 		}))
 	}
+	if d := static.Providers.Docker; d != nil {
+		out = append(out, docker.New(log.Named("provider.docker"), *d))
+	}
+	if c := static.Providers.ConsulCatalog; c != nil {
+		out = append(out, consul.NewCatalog(log.Named("provider.consulcatalog"), *c))
+	}
+	if c := static.Providers.Consul; c != nil {
+		out = append(out, consul.NewKV(log.Named("provider.consul"), *c))
+	}
+	if e := static.Providers.Etcd; e != nil {
+		out = append(out, etcd.New(log.Named("provider.etcd"), *e))
+	}
 	return out
 }
 
-func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *zap.Logger) error {
-	srv := &http.Server{Handler: api.Handler(sw), ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log)}
+func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *zap.Logger, opts ...api.Option) error {
+	srv := &http.Server{Handler: api.Handler(sw, opts...), ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log)}
 	log.Info("api listening", zap.Stringer("address", ln.Addr()))
 	go func() {
 		<-ctx.Done()

@@ -7,7 +7,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ferryproxy/ferry/providers/consul"
 	"github.com/ferryproxy/ferry/providers/decode"
+	"github.com/ferryproxy/ferry/providers/docker"
+	"github.com/ferryproxy/ferry/providers/etcd"
 	"github.com/ferryproxy/ferry/router/config"
 )
 
@@ -24,6 +27,9 @@ type Static struct {
 	Log LogConfig `json:"log"`
 	// AccessLog, when set, logs every request.
 	AccessLog *AccessLogConfig `json:"accessLog"`
+	// CertificatesResolvers obtain certificates automatically for the routers
+	// that name them in tls.certResolver, by resolver name.
+	CertificatesResolvers map[string]*CertResolverConfig `json:"certificatesResolvers"`
 }
 
 // EntryPointConfig is one entry point.
@@ -34,12 +40,16 @@ type EntryPointConfig struct {
 	HTTP *EntryPointHTTP `json:"http"`
 	// Transport holds connection timeouts.
 	Transport *EntryPointTransport `json:"transport"`
+	// ProxyProtocol, when set, accepts PROXY protocol headers from trusted peers.
+	ProxyProtocol *EntryPointProxyProtocol `json:"proxyProtocol"`
 }
 
 // EntryPointHTTP holds an entry point's HTTP options.
 type EntryPointHTTP struct {
 	// TLS, when present, makes every router on the entry point a TLS router.
 	TLS *EntryPointTLS `json:"tls"`
+	// Redirections send the entry point's plain HTTP requests elsewhere.
+	Redirections *Redirections `json:"redirections"`
 }
 
 // EntryPointTLS is the default TLS section of an entry point's routers.
@@ -78,6 +88,15 @@ type ProvidersConfig struct {
 	MaxWait config.Duration `json:"maxWait"`
 	// File reads dynamic configuration from files.
 	File *FileProviderConfig `json:"file"`
+	// Docker turns labelled containers of a Docker engine into routes.
+	Docker *docker.Options `json:"docker"`
+	// ConsulCatalog serves the healthy instances of services registered in
+	// Consul, configured by their tags.
+	ConsulCatalog *consul.CatalogOptions `json:"consulCatalog"`
+	// Consul reads dynamic configuration from Consul KV keys under a root key.
+	Consul *consul.KVOptions `json:"consul"`
+	// Etcd reads dynamic configuration from etcd keys under a root key.
+	Etcd *etcd.Options `json:"etcd"`
 }
 
 // FileProviderConfig configures the file provider.
@@ -132,6 +151,9 @@ func parseStatic(data []byte, name, dir string) (*Static, []string) {
 		if ep == nil || ep.Address == "" {
 			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.address: missing", name, epName))
 		}
+		if _, err := ep.trustedIPs(); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.%v", name, epName, err))
+		}
 	}
 	if f := s.Providers.File; f != nil {
 		switch {
@@ -142,6 +164,19 @@ func parseStatic(data []byte, name, dir string) (*Static, []string) {
 		}
 		f.Filename = resolve(dir, f.Filename)
 		f.Directory = resolve(dir, f.Directory)
+	}
+	if d := s.Providers.Docker; d != nil {
+		if err := d.Check(); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: providers.docker: %v", name, err))
+		}
+		if d.TLS != nil {
+			d.TLS.CA, d.TLS.Cert, d.TLS.Key = resolve(dir, d.TLS.CA), resolve(dir, d.TLS.Cert), resolve(dir, d.TLS.Key)
+		}
+	}
+	if c := s.Providers.ConsulCatalog; c != nil {
+		if err := c.Check(); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: providers.consulCatalog: %v", name, err))
+		}
 	}
 	if s.API != nil && s.API.Address == "" {
 		problems = append(problems, fmt.Sprintf("%s: api.address: missing", name))
@@ -164,6 +199,7 @@ func parseStatic(data []byte, name, dir string) (*Static, []string) {
 		}
 		a.FilePath = resolve(dir, a.FilePath)
 	}
+	problems = append(problems, checkACME(&s, name, dir)...)
 	return &s, problems
 }
 

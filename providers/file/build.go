@@ -51,6 +51,7 @@ func parseFile(path string, data []byte) (*fileConfig, error) {
 			fc.origins[config.ObjectID{Kind: s.kind, Name: name}] = where(path, objs.Map[name].Line)
 		}
 	}
+	addTCPOrigins(fc, n, path)
 	return fc, nil
 }
 
@@ -132,6 +133,8 @@ func merge(files []*fileConfig, problems []config.Problem) *Result {
 		mergeObjects(&res.Config.HTTP.Routers, fc.cfg.HTTP.Routers, config.KindRouter, keep)
 		mergeObjects(&res.Config.HTTP.Services, fc.cfg.HTTP.Services, config.KindService, keep)
 		mergeObjects(&res.Config.HTTP.Middlewares, fc.cfg.HTTP.Middlewares, config.KindMiddleware, keep)
+		mergeObjects(&res.Config.TCP.Routers, fc.cfg.TCP.Routers, config.KindTCPRouter, keep)
+		mergeObjects(&res.Config.TCP.Services, fc.cfg.TCP.Services, config.KindTCPService, keep)
 		res.Config.TLS.Certificates = append(res.Config.TLS.Certificates, fc.cfg.TLS.Certificates...)
 	}
 	for _, fc := range files {

@@ -125,7 +125,7 @@ func fileConfig() *config.Config {
 				"api": {Rule: "Host(`api.example.com`)", Service: "svc@docker"},
 			},
 			Middlewares: map[string]*config.Middleware{
-				"auth": {BasicAuth: &config.BasicAuth{}},
+				"auth": {BasicAuth: &config.BasicAuth{Users: []string{"u:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="}}},
 			},
 		},
 		TLS: config.TLS{Certificates: []config.Certificate{{CertFile: "file.crt", KeyFile: "file.key"}}},

@@ -5,14 +5,19 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/ferryproxy/ferry/router"
 	"github.com/ferryproxy/ferry/router/config"
 )
 
-// Handler returns the API handler for the switcher's live table.
-func Handler(sw *router.Switcher) http.Handler {
+// Handler returns the API handler for the switcher's live table; opts
+// add endpoints.
+func Handler(sw *router.Switcher, opts ...Option) http.Handler {
 	mux := http.NewServeMux()
+	for _, o := range opts {
+		o(mux)
+	}
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("OK"))
@@ -30,11 +35,12 @@ func Handler(sw *router.Switcher) http.Handler {
 		writeOne(w, sw.Table().Services(), r.PathValue("name"), func(v router.ServiceInfo) string { return v.Name })
 	})
 	mux.HandleFunc("GET /api/http/middlewares", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, sw.Table().Middlewares())
+		writeJSON(w, middlewares(sw.Table()))
 	})
 	mux.HandleFunc("GET /api/http/middlewares/{name}", func(w http.ResponseWriter, r *http.Request) {
-		writeOne(w, sw.Table().Middlewares(), r.PathValue("name"), func(v router.MiddlewareInfo) string { return v.Name })
+		writeOne(w, middlewares(sw.Table()), r.PathValue("name"), func(v router.MiddlewareInfo) string { return v.Name })
 	})
+	addTCP(mux, sw)
 	mux.HandleFunc("GET /api/rawdata", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, rawData(sw.Table()))
 	})
@@ -64,7 +70,7 @@ func rawData(t *router.Table) RawData {
 	for _, s := range t.Services() {
 		d.Services[s.Name] = s
 	}
-	for _, m := range t.Middlewares() {
+	for _, m := range middlewares(t) {
 		d.Middlewares[m.Name] = m
 	}
 	if d.Problems == nil {
@@ -87,5 +93,27 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// middlewares returns the table's middlewares with secrets redacted: the
+// password hashes of basicAuth users are never shown.
+func middlewares(t *router.Table) []router.MiddlewareInfo {
+	out := t.Middlewares()
+	for i, m := range out {
+		if m.Middleware == nil || m.BasicAuth == nil || len(m.BasicAuth.Users) == 0 {
+			continue
+		}
+		def := *m.Middleware
+		auth := *def.BasicAuth
+		auth.Users = make([]string, len(m.BasicAuth.Users))
+		for j, u := range m.BasicAuth.Users {
+			name, _, _ := strings.Cut(u, ":")
+			auth.Users[j] = name + ":<redacted>"
+		}
+		def.BasicAuth = &auth
+		out[i].Middleware = &def
+	}
+	return out
 }

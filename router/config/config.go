@@ -10,6 +10,8 @@ package config
 type Config struct {
 	// HTTP holds the layer 7 routers, services and middlewares.
 	HTTP HTTP `json:"http"`
+	// TCP holds the layer 4 routers and services.
+	TCP TCP `json:"tcp"`
 	// TLS holds certificates served on TLS entry points.
 	TLS TLS `json:"tls"`
 }
@@ -62,6 +64,12 @@ type Domain struct {
 type Service struct {
 	// LoadBalancer spreads requests across servers.
 	LoadBalancer *LoadBalancer `json:"loadBalancer,omitempty"`
+	// Weighted spreads requests across other services by weight.
+	Weighted *Weighted `json:"weighted,omitempty"`
+	// Mirroring sends requests to a main service and copies a share of them to mirror services.
+	Mirroring *Mirroring `json:"mirroring,omitempty"`
+	// Failover sends requests to a main service, or to a fallback service while the main has no healthy server.
+	Failover *Failover `json:"failover,omitempty"`
 }
 
 // LoadBalancer spreads requests over a list of servers.
@@ -72,6 +80,16 @@ type LoadBalancer struct {
 	PassHostHeader *bool `json:"passHostHeader,omitempty"`
 	// ResponseForwarding tunes how responses are copied back to the client.
 	ResponseForwarding *ResponseForwarding `json:"responseForwarding,omitempty"`
+	// Strategy picks the server for each request: wrr (smooth weighted round robin, default),
+	// p2c (power of two random choices, the one with fewer requests in flight) or leastconn
+	// (fewest requests in flight). Weights are honoured by all three.
+	Strategy string `json:"strategy,omitempty"`
+	// Sticky pins each client to one server with a cookie.
+	Sticky *Sticky `json:"sticky,omitempty"`
+	// HealthCheck probes every server periodically; a failing server leaves rotation until it passes.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+	// PassiveHealthCheck ejects a server for a while after real requests to it fail.
+	PassiveHealthCheck *PassiveHealthCheck `json:"passiveHealthCheck,omitempty"`
 }
 
 // ResponseForwarding tunes response copying.

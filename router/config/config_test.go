@@ -39,7 +39,7 @@ func TestValidate(t *testing.T) {
 		`service bad-url: loadBalancer.servers[0].url: invalid URL "ftp://x": scheme must be http, https or h2c`,
 		`service bad-url: loadBalancer.servers[1].url: invalid URL "http://": no host`,
 		"service bad-url: loadBalancer.servers[2].weight: negative weight -1",
-		"service empty: no loadBalancer",
+		"service empty: want exactly one of loadBalancer, weighted, mirroring or failover, found 0",
 		"middleware two: want exactly one middleware type, found 2",
 		"middleware none: want exactly one middleware type, found 0",
 		"certificate tls.certificates[0]: keyFile: missing",

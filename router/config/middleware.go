@@ -83,6 +83,9 @@ type Headers struct {
 	CustomResponseHeaders map[string]string `json:"customResponseHeaders,omitempty"`
 	// AccessControlAllowOriginList lists the origins allowed by CORS.
 	AccessControlAllowOriginList []string `json:"accessControlAllowOriginList,omitempty"`
+	// AccessControlAllowOriginListRegex lists regular expressions of more
+	// allowed origins, e.g. ^https://[a-z]+\.example\.com$.
+	AccessControlAllowOriginListRegex []string `json:"accessControlAllowOriginListRegex,omitempty"`
 	// AccessControlAllowMethods lists the methods allowed by CORS.
 	AccessControlAllowMethods []string `json:"accessControlAllowMethods,omitempty"`
 	// AccessControlAllowHeaders lists the request headers allowed by CORS.
@@ -99,8 +102,13 @@ type Headers struct {
 	STSIncludeSubdomains bool `json:"stsIncludeSubdomains,omitempty"`
 	// STSPreload adds preload to Strict-Transport-Security.
 	STSPreload bool `json:"stsPreload,omitempty"`
+	// ForceSTSHeader sends Strict-Transport-Security on plain HTTP answers too
+	// (by default only on TLS connections), for a TLS-terminating proxy in front.
+	ForceSTSHeader bool `json:"forceSTSHeader,omitempty"`
 	// FrameDeny sets X-Frame-Options: DENY.
 	FrameDeny bool `json:"frameDeny,omitempty"`
+	// CustomFrameOptionsValue sets X-Frame-Options to this value (e.g. SAMEORIGIN); it wins over FrameDeny.
+	CustomFrameOptionsValue string `json:"customFrameOptionsValue,omitempty"`
 	// ContentTypeNosniff sets X-Content-Type-Options: nosniff.
 	ContentTypeNosniff bool `json:"contentTypeNosniff,omitempty"`
 	// BrowserXSSFilter sets X-XSS-Protection: 1; mode=block.
@@ -109,6 +117,8 @@ type Headers struct {
 	ReferrerPolicy string `json:"referrerPolicy,omitempty"`
 	// ContentSecurityPolicy sets Content-Security-Policy.
 	ContentSecurityPolicy string `json:"contentSecurityPolicy,omitempty"`
+	// PermissionsPolicy sets Permissions-Policy.
+	PermissionsPolicy string `json:"permissionsPolicy,omitempty"`
 }
 
 // BasicAuth requires HTTP basic authentication.
@@ -155,17 +165,18 @@ type ClientTLS struct {
 
 // RateLimit limits request rates with a token bucket.
 type RateLimit struct {
-	// Average is the number of requests allowed per Period.
+	// Average is the number of requests allowed per Period (required, > 0).
 	Average int `json:"average,omitempty"`
 	// Period is the averaging window (default 1s).
 	Period Duration `json:"period,omitempty"`
-	// Burst is the bucket size.
+	// Burst is the bucket size: requests allowed at once (default 1).
 	Burst int `json:"burst,omitempty"`
-	// SourceCriterion chooses how clients are told apart.
+	// SourceCriterion chooses how clients are told apart (default: the connection's IP).
 	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
 }
 
-// SourceCriterion tells clients apart: by IP (with a strategy) or a header.
+// SourceCriterion tells clients apart: by IP (with a strategy), a header or
+// the host. At most one of its fields is set.
 type SourceCriterion struct {
 	// IPStrategy picks the client IP.
 	IPStrategy *IPStrategy `json:"ipStrategy,omitempty"`
@@ -177,17 +188,19 @@ type SourceCriterion struct {
 
 // IPStrategy picks the client IP from X-Forwarded-For.
 type IPStrategy struct {
-	// Depth counts from the right of X-Forwarded-For.
+	// Depth, when > 0, picks the Depth-th address from the right of
+	// X-Forwarded-For (1: the address the nearest proxy added); it wins over ExcludedIPs.
 	Depth int `json:"depth,omitempty"`
-	// ExcludedIPs are skipped when walking X-Forwarded-For.
+	// ExcludedIPs (IPs, CIDRs): the client is the rightmost X-Forwarded-For
+	// address outside them.
 	ExcludedIPs []string `json:"excludedIPs,omitempty"`
 }
 
 // InFlightReq limits concurrent requests.
 type InFlightReq struct {
-	// Amount is the maximum number of concurrent requests.
+	// Amount is the maximum number of concurrent requests per client (required, > 0).
 	Amount int `json:"amount,omitempty"`
-	// SourceCriterion chooses how clients are told apart.
+	// SourceCriterion chooses how clients are told apart (default: the request host).
 	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
 }
 
@@ -197,40 +210,60 @@ type IPAllowList struct {
 	SourceRange []string `json:"sourceRange,omitempty"`
 	// IPStrategy picks the client IP.
 	IPStrategy *IPStrategy `json:"ipStrategy,omitempty"`
+	// RejectStatusCode is the status answered to other clients (default 403).
+	RejectStatusCode int `json:"rejectStatusCode,omitempty"`
 }
 
 // Buffering reads whole requests and responses before passing them on.
 type Buffering struct {
-	// MaxRequestBodyBytes bounds the request body.
+	// MaxRequestBodyBytes bounds the request body: 413 beyond (0: no limit).
 	MaxRequestBodyBytes int64 `json:"maxRequestBodyBytes,omitempty"`
-	// MemRequestBodyBytes is kept in memory before spilling to disk.
+	// MemRequestBodyBytes is kept in memory before spilling to disk (default 1 MiB).
 	MemRequestBodyBytes int64 `json:"memRequestBodyBytes,omitempty"`
-	// MaxResponseBodyBytes bounds the response body.
+	// MaxResponseBodyBytes bounds the response body: 500 instead (0: no limit).
 	MaxResponseBodyBytes int64 `json:"maxResponseBodyBytes,omitempty"`
-	// MemResponseBodyBytes is kept in memory before spilling to disk.
+	// MemResponseBodyBytes is kept in memory before spilling to disk (default 1 MiB).
 	MemResponseBodyBytes int64 `json:"memResponseBodyBytes,omitempty"`
-	// RetryExpression retries on matching responses.
+	// RetryExpression sends the request again while it holds, e.g.
+	// IsNetworkError() && Attempts() < 2; also ResponseCode(). At most 10 tries.
 	RetryExpression string `json:"retryExpression,omitempty"`
 }
 
 // Retry reissues failed requests.
 type Retry struct {
-	// Attempts is the total number of tries.
+	// Attempts is the total number of tries (required, > 0).
 	Attempts int `json:"attempts,omitempty"`
-	// InitialInterval is the first back-off interval.
+	// InitialInterval is the first back-off interval; each further wait doubles it (0: retry at once).
 	InitialInterval Duration `json:"initialInterval,omitempty"`
+	// Status lists response codes and ranges (e.g. "503", "500-599") that are
+	// retried like a network error; only for idempotent methods unless
+	// RetryNonIdempotentMethod is set. Empty: only network errors are retried.
+	Status []string `json:"status,omitempty"`
+	// RetryNonIdempotentMethod also retries POST, PATCH and other
+	// non-idempotent methods on a Status match.
+	RetryNonIdempotentMethod bool `json:"retryNonIdempotentMethod,omitempty"`
+	// DisableRetryOnNetworkError retries only on Status matches.
+	DisableRetryOnNetworkError bool `json:"disableRetryOnNetworkError,omitempty"`
+	// MaxRequestBodyBytes bounds the request body kept to replay it on a retry
+	// (default 1 MiB); a request whose body read so far is larger is not retried.
+	MaxRequestBodyBytes int64 `json:"maxRequestBodyBytes,omitempty"`
 }
 
 // CircuitBreaker stops sending traffic to an unhealthy service.
 type CircuitBreaker struct {
-	// Expression trips the breaker, e.g. NetworkErrorRatio() > 0.5.
+	// Expression trips the breaker, e.g. NetworkErrorRatio() > 0.5; it may use
+	// ResponseCodeRatio(from, to, dividedByFrom, dividedByTo) and
+	// LatencyAtQuantileMS(q) over the last 10 seconds, &&, || and comparisons.
 	Expression string `json:"expression,omitempty"`
-	// CheckPeriod is how often the expression is evaluated.
+	// CheckPeriod is how often the expression is evaluated (default 100ms).
 	CheckPeriod Duration `json:"checkPeriod,omitempty"`
-	// FallbackDuration is how long the breaker stays open.
+	// FallbackDuration is how long the breaker stays open (default 10s).
 	FallbackDuration Duration `json:"fallbackDuration,omitempty"`
-	// RecoveryDuration is how long the breaker stays half-open.
+	// RecoveryDuration is how long the breaker stays half-open, letting a
+	// growing share of requests through (default 10s).
 	RecoveryDuration Duration `json:"recoveryDuration,omitempty"`
+	// ResponseCode is the status answered while the breaker is open (default 503).
+	ResponseCode int `json:"responseCode,omitempty"`
 }
 
 // Compress compresses responses.
@@ -239,6 +272,9 @@ type Compress struct {
 	ExcludedContentTypes []string `json:"excludedContentTypes,omitempty"`
 	// MinResponseBodyBytes is the smallest body compressed.
 	MinResponseBodyBytes int `json:"minResponseBodyBytes,omitempty"`
+	// Encodings are the codings offered (gzip, br, zstd), in order of
+	// preference when the client's q-values tie; default zstd, br, gzip.
+	Encodings []string `json:"encodings,omitempty"`
 }
 
 // Chain groups middlewares under one name.

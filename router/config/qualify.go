@@ -25,6 +25,7 @@ func ProviderOf(name string) string {
 // c itself is not modified; unchanged leaf values are shared.
 func (c *Config) Qualified(provider string) *Config {
 	out := &Config{TLS: c.TLS}
+	out.TCP = qualifiedTCP(c.TCP, func(s string) string { return Qualify(s, provider) })
 	q := func(s string) string { return Qualify(s, provider) }
 	qs := func(in []string) []string {
 		if in == nil {
@@ -54,7 +55,7 @@ func (c *Config) Qualified(provider string) *Config {
 			if s == nil {
 				continue
 			}
-			out.HTTP.Services[q(name)] = s
+			out.HTTP.Services[q(name)] = s.qualified(q)
 		}
 	}
 	if len(c.HTTP.Middlewares) > 0 {
@@ -99,5 +100,6 @@ func Merge(dst, src *Config) {
 	for k, v := range src.HTTP.Middlewares {
 		dst.HTTP.Middlewares[k] = v
 	}
+	mergeTCP(&dst.TCP, &src.TCP)
 	dst.TLS.Certificates = append(dst.TLS.Certificates, src.TLS.Certificates...)
 }

@@ -93,11 +93,14 @@ func Validate(c *Config) []Problem {
 	}
 	for name, s := range c.HTTP.Services {
 		validateService(name, s, add)
+		validateKinds(name, s, c.HTTP.Services, add)
 	}
 	for name, m := range c.HTTP.Middlewares {
 		if n := m.typeCount(); n != 1 {
 			add(KindMiddleware, name, "", "want exactly one middleware type, found %d", n)
 		}
+		validateTransformMiddleware(c, name, m, add)
+		validateTraffic(name, m, add)
 	}
 	for i, cert := range c.TLS.Certificates {
 		if cert.CertFile == "" {
@@ -107,14 +110,17 @@ func Validate(c *Config) []Problem {
 			add(KindCertificate, fmt.Sprintf("tls.certificates[%d]", i), "keyFile", "missing")
 		}
 	}
+	ps = append(ps, validateTCP(c)...)
 	SortProblems(ps)
 	return ps
 }
 
 func validateService(name string, s *Service, add func(Kind, string, string, string, ...any)) {
+	if n := s.kinds(); n != 1 {
+		add(KindService, name, "", "want exactly one of loadBalancer, weighted, mirroring or failover, found %d", n)
+	}
 	lb := s.LoadBalancer
 	if lb == nil {
-		add(KindService, name, "", "no loadBalancer")
 		return
 	}
 	for i, srv := range lb.Servers {

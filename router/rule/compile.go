@@ -18,7 +18,8 @@ type matcherSpec[R any] struct {
 	// build compiles the arguments; it reports a bad argument with argErr.
 	build func(args []string) (matchFunc[R], error)
 	// hosts, when set, returns the exact lower-case hosts the matcher
-	// requires (it has validated the arguments in build already).
+	// requires (it has validated the arguments in build already), or nil
+	// when the matcher accepts any host.
 	hosts func(args []string) []string
 }
 
@@ -201,7 +202,11 @@ func requiredHosts[R any](n *node, table matcherTable[R]) (hosts []string, ok bo
 		if spec.hosts == nil {
 			return nil, false
 		}
-		return normalizeSet(spec.hosts(n.args)), true
+		hs := spec.hosts(n.args)
+		if hs == nil { // a wildcard such as HostSNI(`*`)
+			return nil, false
+		}
+		return normalizeSet(hs), true
 	case kindAnd:
 		for _, c := range n.children {
 			hs, cok := requiredHosts(c, table)

@@ -33,6 +33,16 @@
 //	QueryRegexp(k, re)      a value of query parameter k matches re.
 //	ClientIP(ip-or-cidr...) the connection's remote address is in one of the ranges.
 //
+// # TCP matchers
+//
+// CompileTCP compiles rules over TCPRequest, with the same grammar:
+//
+//	HostSNI(name...)        the TLS server name is one of name; HostSNI(`*`) matches
+//	                        every connection, with or without TLS.
+//	HostSNIRegexp(re...)    the server name matches one of re.
+//	ALPN(proto...)          the client offered one of the protocols.
+//	ClientIP(ip-or-cidr...) the client address is in one of the ranges.
+//
 // Regular expressions use Go syntax and are not anchored, as in Traefik:
 // write ^ and $ where the whole value must match. Matcher names are
 // case-sensitive. Header(`Host`, v) and HeaderRegexp(`Host`, re) look at the

@@ -1,0 +1,22 @@
+package router
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/ferryproxy/ferry/router/health"
+)
+
+// newHealthRegistry returns the registry of active health checkers; probes
+// go through the upstream transports, so they test what requests use.
+func newHealthRegistry(log *zap.Logger, tr *Transports) *health.Registry {
+	opts := health.Options{}
+	if tr != nil {
+		opts.Transport, opts.H2C = tr.HTTP, tr.H2C
+	}
+	return health.NewRegistry(log.Named("health"), opts)
+}
+
+// Close stops the switcher's background work (active health checks) and
+// waits for it to end. The live table keeps serving, with the health it
+// last knew.
+func (s *Switcher) Close() { s.health.Close() }
