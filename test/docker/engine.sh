@@ -21,10 +21,14 @@ if [ "$(id -u)" != 0 ]; then
   echo "test/docker/engine.sh: no Docker engine answers at $host and starting one needs root" >&2
   exit 1
 fi
-if ! command -v dockerd >/dev/null 2>&1; then
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
   echo "test/docker/engine.sh: installing docker.io" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >&2
+  if answers "$host"; then # the package's own service may have started
+    echo "$host"
+    exit 0
+  fi
 fi
 
 dir="$(mktemp -d /tmp/ferry-dockerd-XXXXXX)"
