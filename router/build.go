@@ -41,6 +41,8 @@ type BuildOptions struct {
 	// starts and stops them with Registry.Sync once the table is live
 	// (the Switcher does). Nil: active health checks are not run.
 	Health *health.Registry
+	// UDPEntryPoints are the names of the UDP entry points, which serve UDP routers only.
+	UDPEntryPoints []string
 }
 
 // Build turns a configuration into a routing table. Every invalid router,
@@ -69,6 +71,7 @@ func Build(in Input, opts BuildOptions) *Table {
 	b.buildMiddlewares()
 	b.buildRouters()
 	b.buildTCP()
+	b.buildUDP()
 	b.table.certs = b.loadCertificates(cfg.TLS.Certificates)
 	for i := range b.problems {
 		if origin, ok := in.Origins[b.problems[i].ID()]; ok && b.problems[i].Origin == "" {

@@ -25,6 +25,7 @@ type Switcher struct {
 	access      *AccessLog
 	defaultCert *tls.Certificate
 	certSource  CertificateSource
+	udpEPs      []string
 	health      *health.Registry // active health checkers, shared by every table
 
 	recorders recorderPool
@@ -44,6 +45,8 @@ type SwitcherOptions struct {
 	// automatically (ACME): tried after tls.certificates and before the
 	// default certificate, and asked first for TLS-ALPN-01 challenges.
 	Certificates CertificateSource
+	// UDPEntryPoints are the names of the UDP entry points (see BuildOptions).
+	UDPEntryPoints []string
 }
 
 // CertificateSource supplies certificates the configuration does not hold.
@@ -64,9 +67,11 @@ func NewSwitcher(log *zap.Logger, opts SwitcherOptions) *Switcher {
 		access:      opts.AccessLog,
 		defaultCert: opts.DefaultCertificate,
 		certSource:  opts.Certificates,
+		udpEPs:      opts.UDPEntryPoints,
 	}
 	s.health = newHealthRegistry(log, opts.Transports)
-	s.table.Store(Build(Input{}, BuildOptions{EntryPoints: opts.EntryPoints, Transports: opts.Transports, Log: log}))
+	s.table.Store(Build(Input{}, BuildOptions{EntryPoints: opts.EntryPoints, Transports: opts.Transports, Log: log,
+		UDPEntryPoints: opts.UDPEntryPoints}))
 	return s
 }
 
@@ -82,7 +87,7 @@ func (s *Switcher) Apply(in Input) *Table {
 	start := time.Now()
 	prev := s.table.Load()
 	t := Build(in, BuildOptions{EntryPoints: s.entryPoints, Transports: s.transports, Log: s.log, Previous: prev,
-		Health: s.health})
+		Health: s.health, UDPEntryPoints: s.udpEPs})
 	s.table.Store(t)
 	s.health.Sync(t.checkers()) // start the new table's checks, stop those it no longer uses
 	seen := make(map[config.Problem]bool, len(prev.problems))

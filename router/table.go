@@ -101,6 +101,7 @@ type Table struct {
 	rules    map[string]*rule.Rule // compiled rules by text, reused by the next build
 	certs    *certStore
 	tcp      *tcpTable // layer 4 routes and services
+	udp      *udpTable // datagram routes and services
 
 	config      *config.Config
 	problems    []config.Problem

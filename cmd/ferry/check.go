@@ -41,11 +41,14 @@ func check(static *Static, staticProblems []string, path string, out io.Writer) 
 			}
 			eps := make([]router.EntryPoint, 0, len(static.EntryPoints))
 			for _, name := range sortedNames(static.EntryPoints) {
-				eps = append(eps, router.EntryPoint{Name: name})
+				if ep := static.EntryPoints[name]; ep == nil || !ep.udp {
+					eps = append(eps, router.EntryPoint{Name: name})
+				}
 			}
 			t := router.Build(router.Input{
 				Config: res.Config.Qualified("file"), Problems: qualifyProblems(res.Problems, "file"), Origins: origins,
-			}, router.BuildOptions{EntryPoints: eps, Transports: router.NewTransports(), Log: zap.NewNop()})
+			}, router.BuildOptions{EntryPoints: eps, Transports: router.NewTransports(), Log: zap.NewNop(),
+				UDPEntryPoints: udpEntryPointNames(static)})
 			for _, p := range t.Problems() {
 				fmt.Fprintln(out, formatProblem(p, source))
 				count++
@@ -76,6 +79,14 @@ func formatProblem(p config.Problem, source string) string {
 		key = "http.services." + name
 	case config.KindMiddleware:
 		key = "http.middlewares." + name
+	case config.KindTCPRouter:
+		key = "tcp.routers." + name
+	case config.KindTCPService:
+		key = "tcp.services." + name
+	case config.KindUDPRouter:
+		key = "udp.routers." + name
+	case config.KindUDPService:
+		key = "udp.services." + name
 	case config.KindCertificate:
 		key = name
 	case config.KindSource:

@@ -41,6 +41,9 @@ func serve(ctx context.Context, static *Static) error {
 	entryPoints := make([]router.EntryPoint, 0, len(static.EntryPoints))
 	for _, name := range sortedNames(static.EntryPoints) {
 		ep := static.EntryPoints[name]
+		if ep.udp {
+			continue // served by listenUDP
+		}
 		entryPoints = append(entryPoints, router.EntryPoint{Name: name, TLS: ep.HTTP != nil && ep.HTTP.TLS != nil})
 	}
 	access, closeAccess, err := openAccessLog(static.AccessLog)
@@ -65,7 +68,7 @@ func serve(ctx context.Context, static *Static) error {
 	defer transports.Close()
 	sw := router.NewSwitcher(log.Named("router"), router.SwitcherOptions{
 		EntryPoints: entryPoints, Transports: transports, AccessLog: access, DefaultCertificate: defaultCert,
-		Certificates: certSource,
+		Certificates: certSource, UDPEntryPoints: udpEntryPointNames(static),
 	})
 	defer sw.Close() // stops the active health checks
 
@@ -82,6 +85,10 @@ func serve(ctx context.Context, static *Static) error {
 			return err
 		}
 		listeners = append(listeners, l)
+	}
+	udpListeners, err := listenUDP(static, udpEntryPointNames(static), sw, log)
+	if err != nil {
+		return err
 	}
 	var apiLn net.Listener
 	if static.API != nil {
@@ -134,6 +141,10 @@ func serve(ctx context.Context, static *Static) error {
 		}
 		for i, l := range listeners {
 			log.Info("entry point listening", zap.String("entryPoint", entryPoints[i].Name), zap.Stringer("address", l.Addr()))
+			g.Go(func() error { return l.Serve(gctx) })
+		}
+		for i, l := range udpListeners {
+			log.Info("entry point listening", zap.String("entryPoint", udpEntryPointNames(static)[i]), zap.Stringer("address", l.Addr()))
 			g.Go(func() error { return l.Serve(gctx) })
 		}
 		return nil

@@ -34,8 +34,12 @@ type Static struct {
 
 // EntryPointConfig is one entry point.
 type EntryPointConfig struct {
-	// Address is host:port to listen on, e.g. ":80" or "127.0.0.1:8080".
+	// Address is host:port to listen on, e.g. ":80" or "127.0.0.1:8080"; a
+	// "/udp" suffix (":5353/udp") makes a UDP entry point, "/tcp" is the default.
 	Address string `json:"address"`
+	// UDP holds the options of a UDP entry point.
+	UDP *EntryPointUDP `json:"udp"`
+	udp bool           // the address has the /udp suffix (set by parseStatic)
 	// HTTP holds HTTP options of the entry point.
 	HTTP *EntryPointHTTP `json:"http"`
 	// Transport holds connection timeouts.
@@ -150,6 +154,9 @@ func parseStatic(data []byte, name, dir string) (*Static, []string) {
 		ep := s.EntryPoints[epName]
 		if ep == nil || ep.Address == "" {
 			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.address: missing", name, epName))
+		}
+		for _, p := range ep.checkNetwork("entryPoints." + epName) {
+			problems = append(problems, name+": "+p)
 		}
 		if _, err := ep.trustedIPs(); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.%v", name, epName, err))

@@ -99,6 +99,8 @@ func TestFormatProblem(t *testing.T) {
 			"/d/dyn.yaml:7: http.routers.web.rule: bad"},
 		{config.Problem{Kind: config.KindService, Name: "app@file", Field: "loadBalancer.servers[0].url", Message: "missing"},
 			"/d/dyn.yaml: http.services.app.loadBalancer.servers[0].url: missing"},
+		{config.Problem{Kind: config.KindTCPRouter, Name: "db@file", Field: "rule", Message: "bad"},
+			"/d/dyn.yaml: tcp.routers.db.rule: bad"},
 		{config.Problem{Kind: config.KindSource, Name: "/d/x.yaml", Message: "line 3: did not parse"},
 			"/d/x.yaml: line 3: did not parse"},
 	}

@@ -52,6 +52,7 @@ func parseFile(path string, data []byte) (*fileConfig, error) {
 		}
 	}
 	addTCPOrigins(fc, n, path)
+	addUDPOrigins(fc, n, path)
 	return fc, nil
 }
 
@@ -135,6 +136,7 @@ func merge(files []*fileConfig, problems []config.Problem) *Result {
 		mergeObjects(&res.Config.HTTP.Middlewares, fc.cfg.HTTP.Middlewares, config.KindMiddleware, keep)
 		mergeObjects(&res.Config.TCP.Routers, fc.cfg.TCP.Routers, config.KindTCPRouter, keep)
 		mergeObjects(&res.Config.TCP.Services, fc.cfg.TCP.Services, config.KindTCPService, keep)
+		mergeUDP(res, fc, keep)
 		res.Config.TLS.Certificates = append(res.Config.TLS.Certificates, fc.cfg.TLS.Certificates...)
 	}
 	for _, fc := range files {

@@ -87,6 +87,8 @@ var sections = [...]section{
 	{"http", "middlewares", config.KindMiddleware, func(c *config.Config) []string { return names(c.HTTP.Middlewares) }},
 	{"tcp", "routers", config.KindTCPRouter, func(c *config.Config) []string { return names(c.TCP.Routers) }},
 	{"tcp", "services", config.KindTCPService, func(c *config.Config) []string { return names(c.TCP.Services) }},
+	{"udp", "routers", config.KindUDPRouter, func(c *config.Config) []string { return names(c.UDP.Routers) }},
+	{"udp", "services", config.KindUDPService, func(c *config.Config) []string { return names(c.UDP.Services) }},
 }
 
 func names[T any](m map[string]T) []string {

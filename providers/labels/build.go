@@ -141,6 +141,7 @@ func Build(w Workload, o Options) (*config.Config, []config.Problem) {
 	}
 	httpShortcuts := b.takeServerShortcuts(tree, "http")
 	tcpShortcuts := b.takeServerShortcuts(tree, "tcp")
+	udpShortcuts := b.takeServerShortcuts(tree, "udp")
 	for _, e := range decode.Decode(tree, b.cfg) {
 		b.decodeProblem(e)
 	}
@@ -148,8 +149,12 @@ func Build(w Workload, o Options) (*config.Config, []config.Problem) {
 	if tcp {
 		b.tcpDefaults(tcpShortcuts)
 	}
+	udp := len(b.cfg.UDP.Routers) > 0 || len(b.cfg.UDP.Services) > 0
+	if udp {
+		b.udpDefaults(udpShortcuts)
+	}
 	h := b.cfg.HTTP
-	if !tcp || len(h.Routers) > 0 || len(h.Services) > 0 || len(h.Middlewares) > 0 {
+	if !tcp && !udp || len(h.Routers) > 0 || len(h.Services) > 0 || len(h.Middlewares) > 0 {
 		b.defaultService()
 		b.fillServers(httpShortcuts)
 		b.defaultRouter()
@@ -165,7 +170,7 @@ type server struct {
 }
 
 // shortcutKeys are the keys allowed under loadbalancer.server, per section.
-var shortcutKeys = map[string][]string{"http": {"port", "url", "scheme", "weight"}, "tcp": {"port", "weight"}}
+var shortcutKeys = map[string][]string{"http": {"port", "url", "scheme", "weight"}, "tcp": {"port", "weight"}, "udp": {"port", "weight"}}
 
 // takeServerShortcuts removes <section>.services.<s>.loadbalancer.server
 // from the tree and returns it by service name.

@@ -127,6 +127,7 @@ func Merge(parts []Part) *Merged {
 				have.LoadBalancer.Servers = append(have.LoadBalancer.Servers, s.LoadBalancer.Servers...)
 			}
 		}
+		mergeUDP(m, c, p.Origin, note, origins)
 		m.Config.TLS.Certificates = append(m.Config.TLS.Certificates, c.TLS.Certificates...)
 	}
 	for _, s := range m.Config.HTTP.Services {
@@ -139,6 +140,7 @@ func Merge(parts []Part) *Merged {
 			slices.SortStableFunc(s.LoadBalancer.Servers, func(a, b config.TCPServer) int { return strings.Compare(a.Address, b.Address) })
 		}
 	}
+	sortUDPServers(m)
 	for id, os := range origins {
 		m.Origins[id] = joinOrigins(os)
 	}

@@ -13,10 +13,11 @@ import (
 var sections = map[string]map[string]config.Kind{
 	"http": {"routers": config.KindRouter, "services": config.KindService, "middlewares": config.KindMiddleware},
 	"tcp":  {"routers": config.KindTCPRouter, "services": config.KindTCPService},
+	"udp":  {"routers": config.KindUDPRouter, "services": config.KindUDPService},
 }
 
 // serviceKind is the kind of a section's services.
-var serviceKind = map[string]config.Kind{"http": config.KindService, "tcp": config.KindTCPService}
+var serviceKind = map[string]config.Kind{"http": config.KindService, "tcp": config.KindTCPService, "udp": config.KindUDPService}
 
 func (b *builder) add(p config.Problem) {
 	p.Origin = b.w.Origin

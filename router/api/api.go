@@ -41,6 +41,7 @@ func Handler(sw *router.Switcher, opts ...Option) http.Handler {
 		writeOne(w, middlewares(sw.Table()), r.PathValue("name"), func(v router.MiddlewareInfo) string { return v.Name })
 	})
 	addTCP(mux, sw)
+	addUDP(mux, sw)
 	mux.HandleFunc("GET /api/rawdata", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, rawData(sw.Table()))
 	})

@@ -12,6 +12,8 @@ type Config struct {
 	HTTP HTTP `json:"http"`
 	// TCP holds the layer 4 routers and services.
 	TCP TCP `json:"tcp"`
+	// UDP holds the datagram routers and services.
+	UDP UDP `json:"udp,omitzero"`
 	// TLS holds certificates served on TLS entry points.
 	TLS TLS `json:"tls"`
 }

@@ -26,6 +26,7 @@ func ProviderOf(name string) string {
 func (c *Config) Qualified(provider string) *Config {
 	out := &Config{TLS: c.TLS}
 	out.TCP = qualifiedTCP(c.TCP, func(s string) string { return Qualify(s, provider) })
+	out.UDP = qualifiedUDP(c.UDP, func(s string) string { return Qualify(s, provider) })
 	q := func(s string) string { return Qualify(s, provider) }
 	qs := func(in []string) []string {
 		if in == nil {
@@ -101,5 +102,6 @@ func Merge(dst, src *Config) {
 		dst.HTTP.Middlewares[k] = v
 	}
 	mergeTCP(&dst.TCP, &src.TCP)
+	mergeUDP(&dst.UDP, &src.UDP)
 	dst.TLS.Certificates = append(dst.TLS.Certificates, src.TLS.Certificates...)
 }

@@ -111,6 +111,7 @@ func Validate(c *Config) []Problem {
 		}
 	}
 	ps = append(ps, validateTCP(c)...)
+	ps = append(ps, validateUDP(c)...)
 	SortProblems(ps)
 	return ps
 }

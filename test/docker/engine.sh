@@ -33,7 +33,10 @@ fi
 
 dir="$(mktemp -d /tmp/ferry-dockerd-XXXXXX)"
 sock="unix://$dir/docker.sock"
-nohup dockerd --storage-driver vfs -H "$sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+# An empty config file: the machine's /etc/docker/daemon.json may set
+# data-root or storage-driver, which dockerd refuses to see twice.
+echo '{}' >"$dir/daemon.json"
+nohup dockerd --config-file "$dir/daemon.json" --storage-driver vfs -H "$sock" --data-root "$dir/data" --exec-root "$dir/exec" \
   --pidfile "$dir/dockerd.pid" >"$dir/dockerd.log" 2>&1 &
 for _ in $(seq 1 100); do
   if answers "$sock"; then
