@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,7 +282,7 @@ func countLines(logs string, subs ...string) int {
 
 // acmeBackend starts an echo backend named name until the test ends.
 func acmeBackend(t testing.TB, name string) string {
-	srv := httptest.NewServer(echo.Handler(name))
+	srv := newLoopbackServer(t, echo.Handler(name))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

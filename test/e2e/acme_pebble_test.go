@@ -153,25 +153,13 @@ func startProcess(t testing.TB, name string, out *syncBuffer, bin string, args .
 // acmeFreeAddr returns a loopback TCP address that was free a moment ago.
 func acmeFreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return reservedAddr(t, false)
 }
 
 // freeUDPAddr returns a loopback UDP address that was free a moment ago.
 func freeUDPAddr(t testing.TB) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free udp port: %v", err)
-	}
-	addr := c.LocalAddr().String()
-	c.Close()
-	return addr
+	return reservedAddr(t, true)
 }
 
 func atoi(t testing.TB, s string) int {

@@ -66,22 +66,7 @@ type consulAgent struct {
 // moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		return port
-	}
-	t.Fatal("no free TCP+UDP port")
-	return 0
+	return ports.reserve(t, true)
 }
 
 // StartConsul starts `consul agent -dev` on loopback and waits until it

@@ -26,7 +26,7 @@ type tcpProxy struct {
 func startProxy(t testing.TB, target string) *tcpProxy {
 	t.Helper()
 	p := &tcpProxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", reservedAddr(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,13 +45,7 @@ func (b *syncBuffer) Len() int {
 // freeAddr returns a loopback address whose port was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return reservedAddr(t, false)
 }
 
 // portOf returns the port part of host:port.
@@ -132,7 +125,7 @@ func StartBackend(t *testing.T, name string, extra map[string]http.HandlerFunc) 
 		}
 		h = mux
 	}
-	srv := httptest.NewServer(h)
+	srv := newLoopbackServer(t, h)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,12 +90,8 @@ http:
 }
 
 func lbFreeAddr(tb testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	tb.Helper()
+	return reservedAddr(tb, false)
 }
 
 func lbWrite(tb testing.TB, path, data string) {

@@ -35,7 +35,7 @@ func startLBBackend(t testing.TB, name string) *lbBackend {
 	t.Helper()
 	b := &lbBackend{t: t, Name: name}
 	b.healthy.Store(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", reservedAddr(t, false))
 	if err != nil {
 		t.Fatalf("backend %s: listen: %v", name, err)
 	}

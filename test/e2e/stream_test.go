@@ -164,7 +164,7 @@ func readEvent(t *testing.T, br *bufio.Reader) string {
 
 func TestGRPCHealthOverH2C(t *testing.T) {
 	t.Parallel()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := net.Listen("tcp", reservedAddr(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func startTCPServer(t *testing.T, ln net.Listener, handle func(net.Conn)) *tcpSe
 
 func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", reservedAddr(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}

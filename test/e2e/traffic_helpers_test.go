@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -107,11 +106,5 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, stri
 // closedURL returns an http URL on loopback where nothing listens.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return fmt.Sprintf("http://%s", addr)
+	return "http://" + reservedAddr(t, false)
 }

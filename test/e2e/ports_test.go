@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+)
+
+// portRegistry hands out loopback ports that were free a moment ago, each at
+// most once per test process: parallel tests bind what they were given a
+// little later, and the kernel may offer a just-closed port again, so without
+// it two listeners could be handed the same port.
+type portRegistry struct {
+	mu   sync.Mutex
+	used map[int]bool
+}
+
+// ports is the test process's registry; the tests of this package share it.
+var ports = &portRegistry{used: map[int]bool{}}
+
+// reserve returns a loopback port that is free for TCP (and for UDP when
+// udp is set) and was not handed out before in this process.
+func (r *portRegistry) reserve(tb testing.TB, udp bool) int {
+	tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("free port: %v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		if r.used[port] {
+			_ = ln.Close()
+			continue
+		}
+		free := true
+		if udp {
+			pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				free = false
+			} else {
+				_ = pc.Close()
+			}
+		}
+		_ = ln.Close()
+		if free {
+			r.used[port] = true
+			return port
+		}
+	}
+	tb.Fatal("no free loopback port")
+	return 0
+}
+
+// reservedAddr returns "127.0.0.1:<port>" for a port from the registry.
+func reservedAddr(tb testing.TB, udp bool) string {
+	tb.Helper()
+	return fmt.Sprintf("127.0.0.1:%d", ports.reserve(tb, udp))
+}
+
+// newLoopbackServer starts an httptest server on a port from the registry,
+// so it cannot take a port handed out to a Ferry that has not bound it yet.
+func newLoopbackServer(tb testing.TB, h http.Handler) *httptest.Server {
+	tb.Helper()
+	ln, err := net.Listen("tcp", reservedAddr(tb, false))
+	if err != nil {
+		tb.Fatalf("backend listen: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	_ = srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	return srv
+}
