@@ -16,12 +16,21 @@ import (
 type Request struct {
 	// Router is the router's qualified name.
 	Router string `json:"router"`
+	// TCP is set for a TCP router.
+	TCP bool `json:"tcp,omitempty"`
 	// Resolver is the router's tls.certResolver.
 	Resolver string `json:"resolver"`
 	// Domains are the names the router needs certificates for.
 	Domains []string `json:"domains,omitempty"`
 	// Errors say why some or all of the router's names are not requested.
 	Errors []string `json:"errors,omitempty"`
+}
+
+// tlsRouter is what Requests needs of an HTTP or TCP router.
+type tlsRouter struct {
+	name, resolver, rule string
+	domains              []config.Domain
+	tcp                  bool
 }
 
 // Want is a name to obtain a certificate for.
@@ -33,43 +42,57 @@ type Want struct {
 }
 
 // Requests reads the certificate requests of the routers that name a
-// resolver in tls.certResolver, sorted by router. A router's names are
-// tls.domains[].main and .sans when given, else the hosts of the Host
+// resolver in tls.certResolver — HTTP routers, and TCP routers that
+// terminate TLS — sorted by router. A router's names are tls.domains[].main
+// and .sans when given, else the hosts of the Host (HostSNI for TCP)
 // matchers of its rule. domainsOf returns a rule's hosts; known tells
 // whether a resolver exists. Names that may not be requested (see Decide)
 // are left out with an error, as are routers naming an unknown resolver.
-func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf func(rule string) ([]string, error)) []Request {
+func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf func(rule string, tcp bool) ([]string, error)) []Request {
 	if cfg == nil {
 		return nil
 	}
-	names := make([]string, 0, len(cfg.HTTP.Routers))
+	var routers []tlsRouter
 	for name, r := range cfg.HTTP.Routers {
 		if r != nil && r.TLS != nil && r.TLS.CertResolver != "" {
-			names = append(names, name)
+			routers = append(routers, tlsRouter{name: name, resolver: r.TLS.CertResolver, domains: r.TLS.Domains, rule: r.Rule})
 		}
 	}
-	sort.Strings(names)
-	out := make([]Request, 0, len(names))
-	for _, name := range names {
-		def := cfg.HTTP.Routers[name]
-		req := Request{Router: name, Resolver: def.TLS.CertResolver}
+	for name, r := range cfg.TCP.Routers {
+		if r != nil && r.TLS != nil && r.TLS.CertResolver != "" && !r.TLS.Passthrough {
+			routers = append(routers, tlsRouter{name: name, resolver: r.TLS.CertResolver, domains: r.TLS.Domains, rule: r.Rule, tcp: true})
+		}
+	}
+	sort.Slice(routers, func(i, j int) bool {
+		if routers[i].name != routers[j].name {
+			return routers[i].name < routers[j].name
+		}
+		return !routers[i].tcp
+	})
+	out := make([]Request, 0, len(routers))
+	for _, def := range routers {
+		req := Request{Router: def.name, TCP: def.tcp, Resolver: def.resolver}
 		if !known(req.Resolver) {
 			req.Errors = append(req.Errors, fmt.Sprintf("certificate resolver %q is not defined", req.Resolver))
 			out = append(out, req)
 			continue
 		}
 		var candidates []string
-		if len(def.TLS.Domains) > 0 {
-			for _, d := range def.TLS.Domains {
+		if len(def.domains) > 0 {
+			for _, d := range def.domains {
 				candidates = append(candidates, d.Main)
 				candidates = append(candidates, d.SANs...)
 			}
 		} else {
-			hosts, err := domainsOf(def.Rule)
+			hosts, err := domainsOf(def.rule, def.tcp)
 			if err != nil {
 				req.Errors = append(req.Errors, fmt.Sprintf("rule: %v", err))
 			} else if len(hosts) == 0 {
-				req.Errors = append(req.Errors, "no Host(...) in the rule and no tls.domains: no name to request a certificate for")
+				matcher := "Host(...)"
+				if def.tcp {
+					matcher = "HostSNI(...) name"
+				}
+				req.Errors = append(req.Errors, "no "+matcher+" in the rule and no tls.domains: no name to request a certificate for")
 			}
 			candidates = hosts
 		}
@@ -146,20 +169,33 @@ type ruleDomains struct {
 	prev, cur map[string][]string
 }
 
-func (rd *ruleDomains) get(text string) ([]string, error) {
-	if d, ok := rd.cur[text]; ok {
+func (rd *ruleDomains) get(text string, tcp bool) ([]string, error) {
+	key := text
+	if tcp {
+		key = "tcp\x00" + text
+	}
+	if d, ok := rd.cur[key]; ok {
 		return d, nil
 	}
-	if d, ok := rd.prev[text]; ok {
-		rd.cur[text] = d
+	if d, ok := rd.prev[key]; ok {
+		rd.cur[key] = d
 		return d, nil
 	}
-	r, err := rule.Compile(text)
-	if err != nil {
-		return nil, err
+	var d []string
+	if tcp {
+		r, err := rule.CompileTCP(text)
+		if err != nil {
+			return nil, err
+		}
+		d = r.Domains()
+	} else {
+		r, err := rule.Compile(text)
+		if err != nil {
+			return nil, err
+		}
+		d = r.Domains()
 	}
-	d := r.Domains()
-	rd.cur[text] = d
+	rd.cur[key] = d
 	return d, nil
 }
 

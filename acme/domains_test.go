@@ -124,6 +124,30 @@ func TestRequests(t *testing.T) {
 	})
 }
 
+func TestRequestsTCP(t *testing.T) {
+	known := func(r string) bool { return r == "le" }
+	rd := &ruleDomains{cur: map[string][]string{}}
+	cfg := &config.Config{
+		HTTP: config.HTTP{Routers: map[string]*config.Router{
+			"db": {Rule: "Host(`web.example.com`)", TLS: &config.RouterTLS{CertResolver: "le"}},
+		}},
+		TCP: config.TCP{Routers: map[string]*config.TCPRouter{
+			"db":          {Rule: "HostSNI(`DB.example.com`)", TLS: &config.TCPRouterTLS{CertResolver: "le"}},
+			"passthrough": {Rule: "HostSNI(`pt.example.com`)", TLS: &config.TCPRouterTLS{CertResolver: "le", Passthrough: true}},
+			"any":         {Rule: "HostSNI(`*`)", TLS: &config.TCPRouterTLS{CertResolver: "le"}},
+		}},
+	}
+	got := Requests(cfg, known, rd.get)
+	want := []Request{
+		{Router: "any", TCP: true, Resolver: "le", Errors: []string{"no HostSNI(...) name in the rule and no tls.domains: no name to request a certificate for"}},
+		{Router: "db", Resolver: "le", Domains: []string{"web.example.com"}},
+		{Router: "db", TCP: true, Resolver: "le", Domains: []string{"db.example.com"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
 func TestWanted(t *testing.T) {
 	reqs := []Request{
 		{Router: "a", Resolver: "le", Domains: []string{"x.example.com", "y.example.com"}},
@@ -148,7 +172,7 @@ func TestWanted(t *testing.T) {
 func TestRuleDomainsGenerations(t *testing.T) {
 	rd := &ruleDomains{cur: map[string][]string{}}
 	rd.next()
-	if _, err := rd.get("Host(`a.example.com`)"); err != nil {
+	if _, err := rd.get("Host(`a.example.com`)", false); err != nil {
 		t.Fatal(err)
 	}
 	rd.next()
