@@ -84,7 +84,7 @@ type TLSOptions struct {
 // Timing of reconnects and calls to the engine.
 const (
 	minBackoff  = 200 * time.Millisecond
-	maxBackoff  = 10 * time.Second
+	maxBackoff  = 2 * time.Second // a local socket is cheap to retry; changes are picked up soon after the engine returns
 	callTimeout = 10 * time.Second
 	// maxBatch bounds how many queued events make one snapshot.
 	maxBatch = 256
