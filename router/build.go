@@ -55,11 +55,12 @@ func Build(in Input, opts BuildOptions) *Table {
 		cfg = &config.Config{}
 	}
 	b := &builder{
-		opts:  opts,
-		cfg:   cfg,
-		prev:  opts.Previous,
-		errs:  make(map[config.ObjectID][]string),
-		table: &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints))},
+		opts:    opts,
+		cfg:     cfg,
+		prev:    opts.Previous,
+		origins: in.Origins,
+		errs:    make(map[config.ObjectID][]string),
+		table:   &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints))},
 	}
 	for _, p := range in.Problems {
 		b.problem(p)
@@ -73,11 +74,6 @@ func Build(in Input, opts BuildOptions) *Table {
 	b.buildTCP()
 	b.buildUDP()
 	b.table.certs = b.loadCertificates(cfg.TLS.Certificates)
-	for i := range b.problems {
-		if origin, ok := in.Origins[b.problems[i].ID()]; ok && b.problems[i].Origin == "" {
-			b.problems[i].Origin = origin
-		}
-	}
 	config.SortProblems(b.problems)
 	b.table.problems = b.problems
 	return b.table
@@ -85,6 +81,7 @@ func Build(in Input, opts BuildOptions) *Table {
 
 type builder struct {
 	opts     BuildOptions
+	origins  map[config.ObjectID]string
 	cfg      *config.Config
 	prev     *Table
 	errs     map[config.ObjectID][]string
@@ -92,11 +89,20 @@ type builder struct {
 	table    *Table
 }
 
+// problem records p, disabling the object it names. The object's origin
+// (file:line, container, Consul instance) is added to the reason the API
+// shows, so users can find what to fix.
 func (b *builder) problem(p config.Problem) {
+	if p.Origin == "" {
+		p.Origin = b.origins[p.ID()]
+	}
 	b.problems = append(b.problems, p)
 	msg := p.Message
 	if p.Field != "" {
 		msg = p.Field + ": " + msg
+	}
+	if p.Origin != "" {
+		msg += " (from " + p.Origin + ")"
 	}
 	id := p.ID()
 	b.errs[id] = append(b.errs[id], msg)

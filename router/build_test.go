@@ -157,6 +157,11 @@ func TestBuildIsolatesInvalidObjects(t *testing.T) {
 	if origin != "dyn.yaml:7" {
 		t.Errorf("origin of bad-rule problem = %q", origin)
 	}
+	for _, r := range tbl.Routers() {
+		if r.Name == "bad-rule" && !strings.HasSuffix(r.Error[0], " (from dyn.yaml:7)") {
+			t.Errorf("API reason of bad-rule does not say where it is defined: %q", r.Error)
+		}
+	}
 	if code, got := serve(t, tbl, 0, false, "good.test", "/"); code != 200 || got != "good" {
 		t.Fatalf("good router: %d %q", code, got)
 	}
