@@ -35,7 +35,9 @@ type Transports struct {
 
 // NewTransports returns keep-alive transports tuned for a proxy: many idle
 // connections per host, bounded dial and handshake times, no overall
-// response timeout (long polls and streams are legitimate).
+// response timeout (long polls and streams are legitimate), and no
+// transparent compression: requests and responses pass as the client and
+// server wrote them.
 func NewTransports() *Transports {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	base := func() *http.Transport {
@@ -48,6 +50,7 @@ func NewTransports() *Transports {
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+			DisableCompression:    true,
 		}
 	}
 	h1 := base()
