@@ -16,8 +16,8 @@
 # BENCH_THREADS (2), BENCH_PORT_BASE (18190: ten ports from there are used).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
+bench_name=acme-bench bench_wait_tries=300
+source "$(dirname "$0")/lib.sh"
 
 requests="${BENCH_REQUESTS:-20000}"
 clients="${BENCH_CLIENTS:-50}"
@@ -27,57 +27,14 @@ web=$base secure=$((base + 1)) api=$((base + 2)) nginx_port=$((base + 3))
 pebble_port=$((base + 4)) pebble_mgmt=$((base + 5)) dns=$((base + 6)) chall_mgmt=$((base + 7))
 name=bench.ferry.test
 
-missing=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
-command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-if [ "${#missing[@]}" -gt 0 ]; then
-	echo "installing ${missing[*]}..."
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bench_require nginx:nginx h2load:nghttp2-client openssl:openssl curl:curl
 pebble="$(bash test/pebble/ensure-pebble.sh)"
 challtestsrv="$(dirname "$pebble")/pebble-challtestsrv"
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $web $secure $api $nginx_port $pebble_port $pebble_mgmt $chall_mgmt; do
-	if port_busy "$p"; then
-		echo "acme-bench: port 127.0.0.1:$p is in use; set BENCH_PORT_BASE" >&2
-		exit 1
-	fi
-done
-
-mkdir -p bin
-echo "building bin/ferry and bin/backend..."
-go build -o bin/ferry ./cmd/ferry
-go build -o bin/backend ./test/backend
-
-tmp="$(mktemp -d)"
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_for() {
-	local what="$1"
-	shift
-	for _ in $(seq 300); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.1
-	done
-	echo "acme-bench: $what not ready within 30s" >&2
-	return 1
-}
+bench_check_ports BENCH_PORT_BASE $web $secure $api $nginx_port $pebble_port $pebble_mgmt $chall_mgmt
+bench_build ./test/backend
+bench_tmp
 
 # Pebble, with its own listener certificate and challtestsrv as its DNS.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
@@ -95,10 +52,7 @@ pids+=($!)
 wait_for pebble curl -sf --cacert "$tmp/pebble.crt" -o "$tmp/root.pem" "https://127.0.0.1:$pebble_mgmt/roots/0"
 
 # Backend and Ferry.
-bin/backend -addr 127.0.0.1:0 -name bench >"$tmp/backend.out" 2>&1 &
-pids+=($!)
-wait_for backend grep -q '^listening on' "$tmp/backend.out"
-backend_addr="$(sed -n 's/^listening on //p' "$tmp/backend.out" | head -n1)"
+start_backend
 cat >"$tmp/dynamic.yaml" <<YAML
 http:
   routers:
@@ -141,8 +95,7 @@ certificatesResolvers:
         entryPoint: web
 YAML
 start=$(date +%s.%N)
-bin/ferry --config "$tmp/ferry.yaml" 2>"$tmp/ferry.log" &
-pids+=($!)
+start_ferry
 valid() { curl -sf --cacert "$tmp/root.pem" --resolve "$name:$secure:127.0.0.1" "https://$name:$secure/"; }
 wait_for "ferry certificate" valid
 issued=$(date +%s.%N)

@@ -11,8 +11,7 @@
 # BENCH_API_PORT (18181), BENCH_NGINX_PORT (18182).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/lib.sh"
 
 duration="${BENCH_DURATION:-10s}"
 connections="${BENCH_CONNECTIONS:-64}"
@@ -23,67 +22,14 @@ api_port="${BENCH_API_PORT:-18181}"
 nginx_port="${BENCH_NGINX_PORT:-18182}"
 
 # Install the peers only when missing.
-missing=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-if [ "${#missing[@]}" -gt 0 ]; then
-	echo "installing ${missing[*]}..."
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bench_require nginx:nginx wrk:wrk
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$ferry_port" "$api_port" "$nginx_port"; do
-	if port_busy "$p"; then
-		echo "bench: port 127.0.0.1:$p is in use; set BENCH_*_PORT" >&2
-		exit 1
-	fi
-done
-
-mkdir -p bin
-echo "building bin/ferry and bin/backend..."
-version="$(git describe --always --dirty 2>/dev/null || echo dev)"
-go build -ldflags "-X main.version=$version" -o bin/ferry ./cmd/ferry
-go build -o bin/backend ./test/backend
-
-tmp="$(mktemp -d)"
-chmod 755 "$tmp" # nginx workers may run as another user
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# wait_for WHAT COMMAND...: retries COMMAND for up to 10s.
-wait_for() {
-	local what="$1"
-	shift
-	for _ in $(seq 100); do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench: $what not ready within 10s" >&2
-	return 1
-}
+bench_check_ports 'BENCH_*_PORT' "$ferry_port" "$api_port" "$nginx_port"
+bench_build ./test/backend
+bench_tmp
 
 # Backend.
-bin/backend -addr 127.0.0.1:0 -name bench >"$tmp/backend.out" 2>&1 &
-pids+=($!)
-wait_for backend grep -q '^listening on' "$tmp/backend.out"
-backend_addr="$(sed -n 's/^listening on //p' "$tmp/backend.out" | head -n1)"
+start_backend
 
 # Ferry.
 cat >"$tmp/dynamic.yaml" <<YAML
@@ -98,22 +44,7 @@ http:
         servers:
           - url: "http://$backend_addr"
 YAML
-cat >"$tmp/ferry.yaml" <<YAML
-entryPoints:
-  web:
-    address: "127.0.0.1:$ferry_port"
-providers:
-  file:
-    filename: "$tmp/dynamic.yaml"
-    watch: false
-api:
-  address: "127.0.0.1:$api_port"
-log:
-  level: warn
-  format: console
-YAML
-bin/ferry --config "$tmp/ferry.yaml" 2>"$tmp/ferry.log" &
-pids+=($!)
+start_web_ferry "$ferry_port" "$api_port"
 wait_for "ferry API" curl -sf "http://127.0.0.1:$api_port/ping"
 wait_for "ferry route" curl -sf -H 'Host: bench.local' "http://127.0.0.1:$ferry_port/"
 

@@ -17,8 +17,7 @@
 # (18190), BENCH_MW_API_PORT (18191).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/lib.sh"
 
 duration="${BENCH_DURATION:-10s}"
 connections="${BENCH_CONNECTIONS:-64}"
@@ -27,60 +26,11 @@ warmup="${BENCH_WARMUP:-3s}"
 ferry_port="${BENCH_MW_PORT:-18190}"
 api_port="${BENCH_MW_API_PORT:-18191}"
 
-if ! command -v wrk >/dev/null 2>&1; then
-	echo "installing wrk..."
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null
-fi
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$ferry_port" "$api_port"; do
-	if port_busy "$p"; then
-		echo "bench: port 127.0.0.1:$p is in use; set BENCH_MW_*PORT" >&2
-		exit 1
-	fi
-done
-
-mkdir -p bin
-echo "building bin/ferry and bin/backend..."
-version="$(git describe --always --dirty 2>/dev/null || echo dev)"
-go build -ldflags "-X main.version=$version" -o bin/ferry ./cmd/ferry
-go build -o bin/backend ./test/backend
-
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_for() {
-	local what="$1"
-	shift
-	for _ in $(seq 100); do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench: $what not ready within 10s" >&2
-	return 1
-}
-
-bin/backend -addr 127.0.0.1:0 -name bench >"$tmp/backend.out" 2>&1 &
-pids+=($!)
-wait_for backend grep -q '^listening on' "$tmp/backend.out"
-backend_addr="$(sed -n 's/^listening on //p' "$tmp/backend.out" | head -n1)"
+bench_require wrk:wrk
+bench_check_ports 'BENCH_MW_*PORT' "$ferry_port" "$api_port"
+bench_build ./test/backend
+bench_tmp
+start_backend
 
 # bench:bench, bcrypt cost 10 (htpasswd -B's default): every request after
 # the first is served from basicAuth's cache of verified credentials.
@@ -119,22 +69,7 @@ http:
       compress:
         encodings: [gzip]
 YAML
-cat >"$tmp/ferry.yaml" <<YAML
-entryPoints:
-  web:
-    address: "127.0.0.1:$ferry_port"
-providers:
-  file:
-    filename: "$tmp/dynamic.yaml"
-    watch: false
-api:
-  address: "127.0.0.1:$api_port"
-log:
-  level: warn
-  format: console
-YAML
-bin/ferry --config "$tmp/ferry.yaml" 2>"$tmp/ferry.log" &
-pids+=($!)
+start_web_ferry "$ferry_port" "$api_port"
 wait_for "ferry API" curl -sf "http://127.0.0.1:$api_port/ping"
 
 auth="Authorization: Basic $(printf 'bench:bench' | base64)"

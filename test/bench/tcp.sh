@@ -8,8 +8,7 @@
 # on exit. Ports: BENCH_TCP_PORT_BASE (18290) to +4.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/lib.sh"
 
 duration="${BENCH_TCP_DURATION:-10s}"
 conns="${BENCH_TCP_CONNS:-4}"
@@ -17,52 +16,11 @@ workers="${BENCH_TCP_WORKERS:-32}"
 base="${BENCH_TCP_PORT_BASE:-18290}"
 backend_port=$base ferry_port=$((base + 1)) api_port=$((base + 2)) haproxy_port=$((base + 3))
 
-if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
-	echo "installing haproxy..."
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends haproxy >/dev/null
-fi
+bench_require haproxy:haproxy
 haproxy_bin="$(command -v haproxy || echo /usr/sbin/haproxy)"
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$backend_port" "$ferry_port" "$api_port" "$haproxy_port"; do
-	if port_busy "$p"; then
-		echo "bench: port 127.0.0.1:$p is in use; set BENCH_TCP_PORT_BASE" >&2
-		exit 1
-	fi
-done
-
-mkdir -p bin
-echo "building bin/ferry and bin/tcpload..."
-version="$(git describe --always --dirty 2>/dev/null || echo dev)"
-go build -ldflags "-X main.version=$version" -o bin/ferry ./cmd/ferry
-go build -o bin/tcpload ./test/bench/tcpload
-
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_port() {
-	for _ in $(seq 100); do
-		if port_busy "$1"; then return 0; fi
-		sleep 0.1
-	done
-	echo "bench: nothing listens on 127.0.0.1:$1 after 10s" >&2
-	return 1
-}
+bench_check_ports BENCH_TCP_PORT_BASE "$backend_port" "$ferry_port" "$api_port" "$haproxy_port"
+bench_build ./test/bench/tcpload
+bench_tmp
 
 bin/tcpload serve -addr "127.0.0.1:$backend_port" &
 pids+=($!)
@@ -92,8 +50,7 @@ tcp:
         servers:
           - address: "127.0.0.1:$backend_port"
 YAML
-bin/ferry --config "$tmp/ferry.yaml" 2>"$tmp/ferry.log" &
-pids+=($!)
+start_ferry
 
 cat >"$tmp/haproxy.cfg" <<CFG
 global

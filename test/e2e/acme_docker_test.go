@@ -17,7 +17,7 @@ func TestACMEDockerLabel(t *testing.T) {
 		return startPebble(t, web, secure)
 	}, "", "http: {}\n", fmt.Sprintf("  docker:\n    endpoint: %q\n    exposedByDefault: false\n", e.Host))
 	f.start()
-	_, port, _ := net.SplitHostPort(acmeFreeAddr(t))
+	_, port, _ := net.SplitHostPort(freeAddr(t))
 	host := strings.ToLower(e.name("acme")) + ".ferry.test"
 	c := e.start(ctrSpec{Name: e.name("acme"), Networks: []string{"host"}, Addr: "127.0.0.1:" + port, Labels: map[string]string{
 		"ferry.enable":                                      "true",

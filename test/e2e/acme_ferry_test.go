@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -32,9 +31,8 @@ type acmeFerry struct {
 	DynPath          string
 	StaticPath       string
 
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{}
+	// process is the latest run of the binary.
+	*process
 }
 
 // newACMEFerryFiles chooses the addresses and writes the configuration of
@@ -44,7 +42,7 @@ type acmeFerry struct {
 func newACMEFerryFiles(t testing.TB, ca func(web, secure string) *pebbleCA, storage, dynamic string, providers ...string) (*acmeFerry, *pebbleCA) {
 	t.Helper()
 	dir := t.TempDir()
-	f := &acmeFerry{t: t, Web: acmeFreeAddr(t), Secure: acmeFreeAddr(t), API: acmeFreeAddr(t), Dir: dir,
+	f := &acmeFerry{t: t, Web: freeAddr(t), Secure: freeAddr(t), API: freeAddr(t), Dir: dir,
 		DynPath: filepath.Join(dir, "dynamic.yaml"), StaticPath: filepath.Join(dir, "ferry.yaml")}
 	_, webPort, _ := net.SplitHostPort(f.Web)
 	_, securePort, _ := net.SplitHostPort(f.Secure)
@@ -103,23 +101,8 @@ func (f *acmeFerry) start() {
 
 // launch runs the binary; it is killed when the test ends.
 func (f *acmeFerry) launch() {
-	t := f.t
-	t.Helper()
-	f.logs, f.done = &syncBuffer{}, make(chan struct{})
-	f.cmd = exec.Command(ferryBin, "--config", f.StaticPath)
-	f.cmd.Stderr, f.cmd.Stdout = f.logs, io.Discard
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start ferry: %v", err)
-	}
-	cmd, done, logs := f.cmd, f.done, f.logs
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("ferry stderr (tail):\n%s", tail(logs.String(), 12000))
-		}
-	})
+	f.t.Helper()
+	f.process = startFerryProcess(f.t, f.StaticPath, "")
 }
 
 // waitReady waits until the API answers /ping.
@@ -137,7 +120,7 @@ func (f *acmeFerry) waitReady() {
 		}
 		select {
 		case <-f.done:
-			t.Fatalf("ferry exited before answering /ping:\n%s", f.logs.String())
+			t.Fatalf("ferry exited before answering /ping:\n%s", f.stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -176,7 +159,7 @@ func (f *acmeFerry) crash() {
 }
 
 // Logs returns the process's log so far.
-func (f *acmeFerry) Logs() string { return f.logs.String() }
+func (f *acmeFerry) Logs() string { return f.stderr.String() }
 
 // handshake connects to websecure with SNI name and returns the served
 // chain, unverified.

@@ -62,7 +62,7 @@ func startPebble(t testing.TB, httpPort, tlsPort string, blocked ...string) *peb
 	t.Helper()
 	pebble, challtestsrv := pebbleBin(t)
 	dir := t.TempDir()
-	dnsAddr, mgmtDNS := freeUDPAddr(t), acmeFreeAddr(t)
+	dnsAddr, mgmtDNS := freeUDPAddr(t), freeAddr(t)
 	startProcess(t, "pebble-challtestsrv", nil, challtestsrv,
 		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
 		"-dns01", dnsAddr, "-management", mgmtDNS, "-http01", "", "-https01", "", "-tlsalpn01", "")
@@ -74,7 +74,7 @@ func startPebble(t testing.TB, httpPort, tlsPort string, blocked ...string) *peb
 			t.Fatal(err)
 		}
 	}
-	listen, mgmt := acmeFreeAddr(t), acmeFreeAddr(t)
+	listen, mgmt := freeAddr(t), freeAddr(t)
 	hp, tp := atoi(t, httpPort), atoi(t, tlsPort)
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress": listen, "managementListenAddress": mgmt,
@@ -148,12 +148,6 @@ func startProcess(t testing.TB, name string, out *syncBuffer, bin string, args .
 			t.Logf("%s output (tail):\n%s", name, tail(out.String(), 8000))
 		}
 	})
-}
-
-// acmeFreeAddr returns a loopback TCP address that was free a moment ago.
-func acmeFreeAddr(t testing.TB) string {
-	t.Helper()
-	return reservedAddr(t, false)
 }
 
 // freeUDPAddr returns a loopback UDP address that was free a moment ago.

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,36 +12,7 @@ import (
 // added to its static configuration and its log at debug level.
 func StartFerryWith(t *testing.T, providersYAML string) *Ferry {
 	t.Helper()
-	o := Options{}
-	f := newFerryFiles(t, o)
-	static := f.staticConfig(o)
-	static = strings.Replace(static, "providers:\n", "providers:\n"+providersYAML, 1)
-	static = strings.Replace(static, "  level: info\n", "  level: debug\n", 1)
-	writeFileAtomic(t, f.StaticPath, static)
-
-	f.process = &process{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(ferryBin, "--config", f.StaticPath)
-	f.cmd.Stderr, f.cmd.Stdout = f.stderr, f.stdout
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start ferry: %v", err)
-	}
-	go func() {
-		f.waitErr = f.cmd.Wait()
-		close(f.done)
-	}()
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: waitTimeout}
-	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		f.kill()
-		if t.Failed() {
-			t.Logf("ferry static config:\n%s", static)
-			t.Logf("ferry stderr (tail):\n%s", tail(f.stderr.String(), 16000))
-		}
-	})
-	f.waitPing()
-	return f
+	return StartFerry(t, Options{Providers: providersYAML, LogLevel: "debug"})
 }
 
 // storeCountLogs counts the log lines after mark that contain every one of subs.

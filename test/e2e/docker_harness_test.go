@@ -377,9 +377,8 @@ func (c *ctr) health() string {
 // endpoint.
 func startDockerFerry(t *testing.T, endpoint, docker string) *Ferry {
 	t.Helper()
-	dir := t.TempDir()
-	f := &Ferry{t: t, Web: freeAddr(t), API: freeAddr(t), Dir: dir, StaticPath: filepath.Join(dir, "ferry.yaml")}
-	static := fmt.Sprintf(`entryPoints:
+	return StartFerry(t, Options{Static: func(f *Ferry) string {
+		return fmt.Sprintf(`entryPoints:
   web:
     address: %q
     transport:
@@ -397,30 +396,7 @@ log:
   level: info
   format: json
 `, f.Web, endpoint, docker, f.API)
-	writeFileAtomic(t, f.StaticPath, static)
-	f.process = &process{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(ferryBin, "--config", f.StaticPath)
-	f.cmd.Stderr, f.cmd.Stdout = f.stderr, f.stdout
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start ferry: %v", err)
-	}
-	go func() {
-		f.waitErr = f.cmd.Wait()
-		close(f.done)
-	}()
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: waitTimeout}
-	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		f.kill()
-		if t.Failed() {
-			t.Logf("ferry static config:\n%s", static)
-			t.Logf("ferry stderr (tail):\n%s", tail(f.stderr.String(), 16000))
-		}
-	})
-	f.waitPing()
-	return f
+	}})
 }
 
 // backendsSeen sends n requests and counts the answers per backend; any

@@ -28,6 +28,20 @@ type Options struct {
 	GraceTimeOut string
 	// AccessLogFormat, when set (common or json), writes an access log to Ferry.AccessLogPath.
 	AccessLogFormat string
+	// EntryPoints is YAML added under "entryPoints:" (indented by two
+	// spaces), besides "web".
+	EntryPoints string
+	// Providers is YAML added under "providers:" (indented by two spaces),
+	// besides the file provider.
+	Providers string
+	// LogLevel is the log level (default info).
+	LogLevel string
+	// Static, when set, renders the whole static configuration from the
+	// chosen addresses instead of the default one above.
+	Static func(f *Ferry) string
+	// FollowRedirects makes Ferry's client follow redirects instead of
+	// returning them.
+	FollowRedirects bool
 }
 
 // Ferry is a running ferry process.
@@ -68,19 +82,26 @@ func (f *Ferry) For(t *testing.T) *Ferry {
 
 // staticConfig renders the static configuration of f.
 func (f *Ferry) staticConfig(o Options) string {
+	if o.Static != nil {
+		return o.Static(f)
+	}
 	grace := o.GraceTimeOut
 	if grace == "" {
 		grace = "10s"
 	}
+	level := o.LogLevel
+	if level == "" {
+		level = "info"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `entryPoints:
-  web:
+%s  web:
     address: %q
     transport:
       lifeCycle:
         graceTimeOut: %s
 providers:
-  debounce: 100ms
+%s  debounce: 100ms
   maxWait: 1s
   file:
     filename: %q
@@ -88,9 +109,9 @@ providers:
 api:
   address: %q
 log:
-  level: info
+  level: %s
   format: json
-`, f.Web, grace, f.DynPath, f.API)
+`, o.EntryPoints, f.Web, grace, o.Providers, f.DynPath, f.API, level)
 	if o.AccessLogFormat != "" {
 		fmt.Fprintf(&b, "accessLog:\n  filePath: %q\n  format: %s\n", f.AccessLogPath, o.AccessLogFormat)
 	}
@@ -125,35 +146,57 @@ func newFerryFiles(t *testing.T, o Options) *Ferry {
 func StartFerry(t *testing.T, o Options) *Ferry {
 	t.Helper()
 	f := newFerryFiles(t, o)
-	f.process = &process{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(ferryBin, "--config", f.StaticPath)
-	f.cmd.Stderr, f.cmd.Stdout = f.stderr, f.stdout
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start ferry: %v", err)
-	}
-	go func() {
-		f.waitErr = f.cmd.Wait()
-		close(f.done)
-	}()
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: waitTimeout}
-	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		f.kill()
-		if t.Failed() {
-			t.Logf("ferry static config:\n%s", f.staticConfig(o))
-			t.Logf("ferry stderr (tail):\n%s", tail(f.stderr.String(), 16000))
-		}
-	})
-	f.waitPing()
+	f.launch(f.staticConfig(o), o.FollowRedirects)
 	return f
 }
 
+// launch starts the binary on f.StaticPath, whose content is static, and
+// waits until its API answers /ping. The process is killed when the test
+// ends, and its log is printed if the test failed.
+func (f *Ferry) launch(static string, followRedirects bool) {
+	t := f.t
+	t.Helper()
+	f.process = startFerryProcess(t, f.StaticPath, static)
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: waitTimeout}
+	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	if !followRedirects {
+		f.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	f.waitPing()
+}
+
+// startFerryProcess runs the binary on staticPath, whose content is static
+// ("" when not worth printing). The process is killed when the test ends,
+// and its log is printed if the test failed.
+func startFerryProcess(t testing.TB, staticPath, static string) *process {
+	t.Helper()
+	p := &process{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(ferryBin, "--config", staticPath)
+	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start ferry: %v", err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			if static != "" {
+				t.Logf("ferry static config:\n%s", static)
+			}
+			t.Logf("ferry stderr (tail):\n%s", tail(p.stderr.String(), 16000))
+		}
+	})
+	return p
+}
+
 // Exited reports whether the process has ended.
-func (f *Ferry) Exited() bool {
+func (p *process) Exited() bool {
 	select {
-	case <-f.done:
+	case <-p.done:
 		return true
 	default:
 		return false
@@ -161,13 +204,13 @@ func (f *Ferry) Exited() bool {
 }
 
 // kill ends the process if it still runs.
-func (f *Ferry) kill() {
-	if f.Exited() {
+func (p *process) kill() {
+	if p.Exited() {
 		return
 	}
-	_ = f.cmd.Process.Kill()
+	_ = p.cmd.Process.Kill()
 	select {
-	case <-f.done:
+	case <-p.done:
 	case <-time.After(5 * time.Second):
 	}
 }

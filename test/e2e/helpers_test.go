@@ -43,7 +43,7 @@ func (b *syncBuffer) Len() int {
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	return reservedAddr(t, false)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -21,7 +20,7 @@ import (
 //	go test ./test/e2e -run '^$' -bench LBRemovalDelay -benchtime 8x
 func BenchmarkLBRemovalDelay(b *testing.B) {
 	dir := b.TempDir()
-	web, api := lbFreeAddr(b), lbFreeAddr(b)
+	web, api := freeAddr(b), freeAddr(b)
 	a := startLBBackend(b, "a")
 	victim := startLBBackend(b, "victim")
 	dynPath := filepath.Join(dir, "dyn.yaml")
@@ -42,11 +41,7 @@ http:
           - url: %q
 `, a.URL, victim.URL))
 	lbWrite(b, static, fmt.Sprintf("entryPoints:\n  web:\n    address: %q\nproviders:\n  file:\n    filename: %q\napi:\n  address: %q\nlog:\n  level: warn\n", web, dynPath, api))
-	cmd := exec.Command(ferryBin, "--config", static)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	startFerryProcess(b, static, "")
 	status := func() string {
 		resp, err := http.Get("http://" + api + "/api/http/services/app@file")
 		if err != nil {
@@ -87,11 +82,6 @@ http:
 	b.ReportMetric(float64(sum.Milliseconds())/float64(len(delays)), "ms-to-removal-mean")
 	b.ReportMetric(float64(delays[len(delays)-1].Milliseconds()), "ms-to-removal-max")
 	b.ReportMetric(float64(delays[0].Milliseconds()), "ms-to-removal-min")
-}
-
-func lbFreeAddr(tb testing.TB) string {
-	tb.Helper()
-	return reservedAddr(tb, false)
 }
 
 func lbWrite(tb testing.TB, path, data string) {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -21,31 +19,8 @@ import (
 // points (YAML lines indented under entryPoints) besides "web".
 func startFerryWithEntryPoints(t *testing.T, o Options, extra string) *Ferry {
 	t.Helper()
-	f := newFerryFiles(t, o)
-	static := strings.Replace(f.staticConfig(o), "entryPoints:\n", "entryPoints:\n"+extra, 1)
-	writeFileAtomic(t, f.StaticPath, static)
-	f.process = &process{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(ferryBin, "--config", f.StaticPath)
-	f.cmd.Stderr, f.cmd.Stdout = f.stderr, f.stdout
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start ferry: %v", err)
-	}
-	go func() {
-		f.waitErr = f.cmd.Wait()
-		close(f.done)
-	}()
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: waitTimeout}
-	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		f.kill()
-		if t.Failed() {
-			t.Logf("ferry static config:\n%s", static)
-			t.Logf("ferry stderr (tail):\n%s", tail(f.stderr.String(), 16000))
-		}
-	})
-	f.waitPing()
-	return f
+	o.EntryPoints, o.FollowRedirects = extra, true
+	return StartFerry(t, o)
 }
 
 // apiTCPRouter is one element of /api/tcp/routers.
