@@ -220,7 +220,7 @@ func (b *builder) buildRouters() {
 			}
 		}
 		b.checkRouterDeps(name, def)
-		eps := b.routerEntryPoints(name, def, epIndex)
+		eps := b.routerEntryPoints(config.KindRouter, name, def.EntryPoints, epIndex)
 		compiled := b.compileRule(name, def.Rule)
 		if b.disabled(config.KindRouter, name) || compiled == nil {
 			continue
@@ -286,9 +286,11 @@ func (b *builder) routerHandler(def *config.Router) http.Handler {
 	return compose(parts, svc)
 }
 
-// routerEntryPoints returns the indexes of the entry points a router binds to.
-func (b *builder) routerEntryPoints(name string, def *config.Router, epIndex map[string]int) []int {
-	if len(def.EntryPoints) == 0 {
+// routerEntryPoints returns the indexes of the entry points an HTTP or TCP
+// router binds to: the ones it names, or all. An unknown name is a problem
+// of the router.
+func (b *builder) routerEntryPoints(kind config.Kind, name string, names []string, epIndex map[string]int) []int {
+	if len(names) == 0 {
 		all := make([]int, len(b.opts.EntryPoints))
 		for i := range all {
 			all[i] = i
@@ -296,10 +298,10 @@ func (b *builder) routerEntryPoints(name string, def *config.Router, epIndex map
 		return all
 	}
 	var out []int
-	for i, ep := range def.EntryPoints {
+	for i, ep := range names {
 		idx, ok := epIndex[ep]
 		if !ok {
-			b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: fmt.Sprintf("entryPoints[%d]", i),
+			b.problem(config.Problem{Kind: kind, Name: name, Field: fmt.Sprintf("entryPoints[%d]", i),
 				Message: fmt.Sprintf("entry point %q does not exist", ep)})
 			continue
 		}

@@ -146,7 +146,7 @@ func (b *builder) buildTCPRouters(prev *tcpTable) {
 			b.problem(config.Problem{Kind: config.KindTCPRouter, Name: name, Field: "service",
 				Message: fmt.Sprintf("TCP service %q is disabled", def.Service)})
 		}
-		eps := b.tcpRouterEntryPoints(name, def, epIndex)
+		eps := b.routerEntryPoints(config.KindTCPRouter, name, def.EntryPoints, epIndex)
 		compiled := b.compileTCPRule(name, def, prev)
 		if b.disabled(config.KindTCPRouter, name) || compiled == nil {
 			continue
@@ -172,28 +172,6 @@ func (b *builder) buildTCPRouters(prev *tcpTable) {
 		e := &b.table.entries[i]
 		rs.HTTP = len(e.plain.any) > 0 || len(e.plain.byHost) > 0 || len(e.secure.any) > 0 || len(e.secure.byHost) > 0
 	}
-}
-
-// tcpRouterEntryPoints returns the indexes of the entry points a TCP router binds to.
-func (b *builder) tcpRouterEntryPoints(name string, def *config.TCPRouter, epIndex map[string]int) []int {
-	if len(def.EntryPoints) == 0 {
-		all := make([]int, len(b.opts.EntryPoints))
-		for i := range all {
-			all[i] = i
-		}
-		return all
-	}
-	var out []int
-	for i, ep := range def.EntryPoints {
-		idx, ok := epIndex[ep]
-		if !ok {
-			b.problem(config.Problem{Kind: config.KindTCPRouter, Name: name, Field: fmt.Sprintf("entryPoints[%d]", i),
-				Message: fmt.Sprintf("entry point %q does not exist", ep)})
-			continue
-		}
-		out = append(out, idx)
-	}
-	return out
 }
 
 // compileTCPRule compiles a TCP router's rule, reusing the previous table's

@@ -21,6 +21,15 @@ import (
 type certStore struct {
 	exact    map[string]*tls.Certificate
 	wildcard map[string]*tls.Certificate // "example.com" for *.example.com
+	// loaded keeps what was read, so the next build re-reads only the
+	// certificates whose files changed.
+	loaded map[config.Certificate]loadedCert
+}
+
+// loadedCert is a parsed key pair and the stamp of the files it came from.
+type loadedCert struct {
+	cert  *tls.Certificate
+	stamp string
 }
 
 func (s *certStore) get(name string) *tls.Certificate {
@@ -52,22 +61,47 @@ func (s *certStore) add(c *tls.Certificate) {
 	}
 }
 
-// loadCertificates loads tls.certificates; each that fails is a problem.
+// loadCertificates loads tls.certificates; each that fails is a problem. A
+// certificate whose files did not change since the previous build is taken
+// from it rather than read again.
 func (b *builder) loadCertificates(certs []config.Certificate) *certStore {
-	s := &certStore{exact: map[string]*tls.Certificate{}, wildcard: map[string]*tls.Certificate{}}
+	s := &certStore{exact: map[string]*tls.Certificate{}, wildcard: map[string]*tls.Certificate{},
+		loaded: make(map[config.Certificate]loadedCert, len(certs))}
 	for i, c := range certs {
 		name := fmt.Sprintf("tls.certificates[%d]", i)
 		if b.disabled(config.KindCertificate, name) {
 			continue
+		}
+		stamp := fileStamp(c.CertFile) + "|" + fileStamp(c.KeyFile)
+		if b.prev != nil && b.prev.certs != nil {
+			if l, ok := b.prev.certs.loaded[c]; ok && l.stamp == stamp {
+				s.loaded[c] = l
+				s.add(l.cert)
+				continue
+			}
 		}
 		cert, err := loadKeyPair(c.CertFile, c.KeyFile)
 		if err != nil {
 			b.problem(config.Problem{Kind: config.KindCertificate, Name: name, Message: err.Error()})
 			continue
 		}
+		s.loaded[c] = loadedCert{cert: cert, stamp: stamp}
 		s.add(cert)
 	}
 	return s
+}
+
+// fileStamp identifies the version of a certificate or key file (size and
+// modification time); PEM text given inline is its own version.
+func fileStamp(v string) string {
+	if strings.Contains(v, "-----BEGIN") {
+		return "inline"
+	}
+	fi, err := os.Stat(v)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
 }
 
 // loadKeyPair reads a certificate and key, each given as a file path or as

@@ -57,19 +57,10 @@ func newWeightedService(name string, def *config.Weighted, children map[string]*
 }
 
 func (s *weightedService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	i := -1
-	if s.sticky != nil {
-		i = s.sticky.pinned(r, s.balancer)
-	}
-	if i < 0 {
-		var ok bool
-		if i, ok = s.balancer.Next(); !ok {
-			noServer(w)
-			return
-		}
-		if s.sticky != nil {
-			s.sticky.pin(w, r, i)
-		}
+	i, ok := pick(w, r, s.sticky, s.balancer)
+	if !ok {
+		noServer(w)
+		return
 	}
 	s.balancer.Node(i).Value.ServeHTTP(w, r)
 }

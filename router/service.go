@@ -231,19 +231,10 @@ func (m *member) observe(p health.Passive) {
 // ServeHTTP sends the request to the client's pinned server or the next
 // one, or answers 503 when the service has none.
 func (s *balancedService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	i := -1
-	if s.sticky != nil {
-		i = s.sticky.pinned(r, s.balancer)
-	}
-	if i < 0 {
-		var ok bool
-		if i, ok = s.balancer.Next(); !ok {
-			noServer(w)
-			return
-		}
-		if s.sticky != nil {
-			s.sticky.pin(w, r, i)
-		}
+	i, ok := pick(w, r, s.sticky, s.balancer)
+	if !ok {
+		noServer(w)
+		return
 	}
 	m := s.balancer.Node(i).Value
 	m.state.inFlight.Add(1)

@@ -76,6 +76,33 @@ func (s *sticky) pinned(r *http.Request, b usable) int {
 	return i
 }
 
+// picker is what pick needs from a balancer.
+type picker interface {
+	usable
+	// Next returns the next node, false when none may take requests.
+	Next() (int, bool)
+}
+
+// pick returns the node for the request: the one its cookie pins it to when
+// that node may take requests, else the balancer's next, to which the client
+// is then pinned (s may be nil: no stickiness). It reports false when no
+// node may take the request.
+func pick(w http.ResponseWriter, r *http.Request, s *sticky, b picker) (int, bool) {
+	if s != nil {
+		if i := s.pinned(r, b); i >= 0 {
+			return i, true
+		}
+	}
+	i, ok := b.Next()
+	if !ok {
+		return -1, false
+	}
+	if s != nil {
+		s.pin(w, r, i)
+	}
+	return i, true
+}
+
 // pin sets the cookie that pins the client to node i.
 func (s *sticky) pin(w http.ResponseWriter, _ *http.Request, i int) {
 	http.SetCookie(w, &http.Cookie{Name: s.name, Value: s.values[i], Path: s.path, MaxAge: s.maxAge,

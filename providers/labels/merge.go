@@ -41,133 +41,171 @@ const maxOrigins = 3
 func Merge(parts []Part) *Merged {
 	parts = slices.Clone(parts)
 	slices.SortStableFunc(parts, func(a, b Part) int { return strings.Compare(a.Origin, b.Origin) })
-	m := &Merged{Config: &config.Config{}, Origins: map[config.ObjectID]string{}}
-	origins := map[config.ObjectID][]string{}
-	conflict := map[config.ObjectID]bool{}
-	note := func(kind config.Kind, name, origin string, same bool) {
-		id := config.ObjectID{Kind: kind, Name: name}
-		prev := origins[id]
-		if !same && !conflict[id] {
-			conflict[id] = true
-			m.Problems = append(m.Problems, config.Problem{Kind: kind, Name: name,
-				Message: fmt.Sprintf("defined differently by %s and %s", prev[0], origin), Origin: origin})
-		}
-		origins[id] = append(prev, origin)
+	mg := &merger{
+		m:        &Merged{Config: &config.Config{}, Origins: map[config.ObjectID]string{}},
+		origins:  map[config.ObjectID][]string{},
+		conflict: map[config.ObjectID]bool{},
 	}
+	dst := mg.m.Config
 	for _, p := range parts {
-		m.Problems = append(m.Problems, p.Problems...)
+		mg.m.Problems = append(mg.m.Problems, p.Problems...)
 		if p.Config == nil {
 			continue
 		}
 		c := p.Config
-		for _, name := range slices.Sorted(maps.Keys(c.HTTP.Routers)) {
-			r := c.HTTP.Routers[name]
-			if have, ok := m.Config.HTTP.Routers[name]; ok {
-				note(config.KindRouter, name, p.Origin, reflect.DeepEqual(have, r))
-				continue
-			}
-			setMap(&m.Config.HTTP.Routers, name, r)
-			origins[config.ObjectID{Kind: config.KindRouter, Name: name}] = []string{p.Origin}
-		}
-		for _, name := range slices.Sorted(maps.Keys(c.HTTP.Middlewares)) {
-			mw := c.HTTP.Middlewares[name]
-			if have, ok := m.Config.HTTP.Middlewares[name]; ok {
-				note(config.KindMiddleware, name, p.Origin, reflect.DeepEqual(have, mw))
-				continue
-			}
-			setMap(&m.Config.HTTP.Middlewares, name, mw)
-			origins[config.ObjectID{Kind: config.KindMiddleware, Name: name}] = []string{p.Origin}
-		}
-		for _, name := range slices.Sorted(maps.Keys(c.HTTP.Services)) {
-			s := c.HTTP.Services[name]
-			have, ok := m.Config.HTTP.Services[name]
-			if !ok {
-				cp := *s
-				if s.LoadBalancer != nil {
-					lb := *s.LoadBalancer
-					lb.Servers = slices.Clone(lb.Servers)
-					cp.LoadBalancer = &lb
-				}
-				setMap(&m.Config.HTTP.Services, name, &cp)
-				origins[config.ObjectID{Kind: config.KindService, Name: name}] = []string{p.Origin}
-				continue
-			}
-			same := sameService(have, s)
-			note(config.KindService, name, p.Origin, same)
-			if same && have.LoadBalancer != nil {
-				have.LoadBalancer.Servers = append(have.LoadBalancer.Servers, s.LoadBalancer.Servers...)
-			}
-		}
-		for _, name := range slices.Sorted(maps.Keys(c.TCP.Routers)) {
-			r := c.TCP.Routers[name]
-			if have, ok := m.Config.TCP.Routers[name]; ok {
-				note(config.KindTCPRouter, name, p.Origin, reflect.DeepEqual(have, r))
-				continue
-			}
-			setMap(&m.Config.TCP.Routers, name, r)
-			origins[config.ObjectID{Kind: config.KindTCPRouter, Name: name}] = []string{p.Origin}
-		}
-		for _, name := range slices.Sorted(maps.Keys(c.TCP.Services)) {
-			s := c.TCP.Services[name]
-			have, ok := m.Config.TCP.Services[name]
-			if !ok {
-				cp := *s
-				if s.LoadBalancer != nil {
-					lb := *s.LoadBalancer
-					lb.Servers = slices.Clone(lb.Servers)
-					cp.LoadBalancer = &lb
-				}
-				setMap(&m.Config.TCP.Services, name, &cp)
-				origins[config.ObjectID{Kind: config.KindTCPService, Name: name}] = []string{p.Origin}
-				continue
-			}
-			same := sameTCPService(have, s)
-			note(config.KindTCPService, name, p.Origin, same)
-			if same && have.LoadBalancer != nil {
-				have.LoadBalancer.Servers = append(have.LoadBalancer.Servers, s.LoadBalancer.Servers...)
-			}
-		}
-		mergeUDP(m, c, p.Origin, note, origins)
-		m.Config.TLS.Certificates = append(m.Config.TLS.Certificates, c.TLS.Certificates...)
+		mergeObjects(mg, config.KindRouter, &dst.HTTP.Routers, c.HTTP.Routers, p.Origin)
+		mergeObjects(mg, config.KindMiddleware, &dst.HTTP.Middlewares, c.HTTP.Middlewares, p.Origin)
+		mergeServices(mg, config.KindService, &dst.HTTP.Services, c.HTTP.Services, p.Origin, httpService)
+		mergeObjects(mg, config.KindTCPRouter, &dst.TCP.Routers, c.TCP.Routers, p.Origin)
+		mergeServices(mg, config.KindTCPService, &dst.TCP.Services, c.TCP.Services, p.Origin, tcpService)
+		mergeObjects(mg, config.KindUDPRouter, &dst.UDP.Routers, c.UDP.Routers, p.Origin)
+		mergeServices(mg, config.KindUDPService, &dst.UDP.Services, c.UDP.Services, p.Origin, udpService)
+		dst.TLS.Certificates = append(dst.TLS.Certificates, c.TLS.Certificates...)
 	}
-	for _, s := range m.Config.HTTP.Services {
-		if s.LoadBalancer != nil {
-			slices.SortStableFunc(s.LoadBalancer.Servers, func(a, b config.Server) int { return strings.Compare(a.URL, b.URL) })
-		}
+	sortServers(dst.HTTP.Services, httpService, func(s config.Server) string { return s.URL })
+	sortServers(dst.TCP.Services, tcpService, func(s config.TCPServer) string { return s.Address })
+	sortServers(dst.UDP.Services, udpService, func(s config.UDPServer) string { return s.Address })
+	for id, os := range mg.origins {
+		mg.m.Origins[id] = joinOrigins(os)
 	}
-	for _, s := range m.Config.TCP.Services {
-		if s.LoadBalancer != nil {
-			slices.SortStableFunc(s.LoadBalancer.Servers, func(a, b config.TCPServer) int { return strings.Compare(a.Address, b.Address) })
-		}
-	}
-	sortUDPServers(m)
-	for id, os := range origins {
-		m.Origins[id] = joinOrigins(os)
-	}
-	config.SortProblems(m.Problems)
-	return m
+	config.SortProblems(mg.m.Problems)
+	return mg.m
 }
 
-// sameService reports whether a and b differ only in their servers.
-func sameService(a, b *config.Service) bool {
-	ac, bc := *a, *b
-	if a.LoadBalancer != nil && b.LoadBalancer != nil {
-		al, bl := *a.LoadBalancer, *b.LoadBalancer
-		al.Servers, bl.Servers = nil, nil
-		ac.LoadBalancer, bc.LoadBalancer = &al, &bl
+// merger is the state of one Merge: which workloads define each object and
+// which objects are already in conflict.
+type merger struct {
+	m        *Merged
+	origins  map[config.ObjectID][]string
+	conflict map[config.ObjectID]bool
+}
+
+// add records that origin defines an object already merged; when its
+// definition differs (!same), the object gets one problem naming both.
+func (mg *merger) add(kind config.Kind, name, origin string, same bool) {
+	id := config.ObjectID{Kind: kind, Name: name}
+	prev := mg.origins[id]
+	if !same && !mg.conflict[id] {
+		mg.conflict[id] = true
+		mg.m.Problems = append(mg.m.Problems, config.Problem{Kind: kind, Name: name,
+			Message: fmt.Sprintf("defined differently by %s and %s", prev[0], origin), Origin: origin})
+	}
+	mg.origins[id] = append(prev, origin)
+}
+
+// mergeObjects adds src's objects to *dst; an object defined again is kept
+// once, and a different definition is a conflict.
+func mergeObjects[T any](mg *merger, kind config.Kind, dst *map[string]*T, src map[string]*T, origin string) {
+	for _, name := range slices.Sorted(maps.Keys(src)) {
+		v := src[name]
+		if have, ok := (*dst)[name]; ok {
+			mg.add(kind, name, origin, reflect.DeepEqual(have, v))
+			continue
+		}
+		setMap(dst, name, v)
+		mg.origins[config.ObjectID{Kind: kind, Name: name}] = []string{origin}
+	}
+}
+
+// pooledService tells mergeServices how to reach a service type's servers.
+type pooledService[S, V any] struct {
+	// clone copies a service and its load balancer, with its own server list.
+	clone func(*S) *S
+	// servers is the service's server list, nil without a load balancer.
+	servers func(*S) *[]V
+}
+
+var (
+	httpService = pooledService[config.Service, config.Server]{
+		clone: func(s *config.Service) *config.Service {
+			cp := *s
+			if s.LoadBalancer != nil {
+				lb := *s.LoadBalancer
+				lb.Servers = slices.Clone(lb.Servers)
+				cp.LoadBalancer = &lb
+			}
+			return &cp
+		},
+		servers: func(s *config.Service) *[]config.Server {
+			if s.LoadBalancer == nil {
+				return nil
+			}
+			return &s.LoadBalancer.Servers
+		},
+	}
+	tcpService = pooledService[config.TCPService, config.TCPServer]{
+		clone: func(s *config.TCPService) *config.TCPService {
+			cp := *s
+			if s.LoadBalancer != nil {
+				lb := *s.LoadBalancer
+				lb.Servers = slices.Clone(lb.Servers)
+				cp.LoadBalancer = &lb
+			}
+			return &cp
+		},
+		servers: func(s *config.TCPService) *[]config.TCPServer {
+			if s.LoadBalancer == nil {
+				return nil
+			}
+			return &s.LoadBalancer.Servers
+		},
+	}
+	udpService = pooledService[config.UDPService, config.UDPServer]{
+		clone: func(s *config.UDPService) *config.UDPService {
+			cp := *s
+			if s.LoadBalancer != nil {
+				lb := *s.LoadBalancer
+				lb.Servers = slices.Clone(lb.Servers)
+				cp.LoadBalancer = &lb
+			}
+			return &cp
+		},
+		servers: func(s *config.UDPService) *[]config.UDPServer {
+			if s.LoadBalancer == nil {
+				return nil
+			}
+			return &s.LoadBalancer.Servers
+		},
+	}
+)
+
+// mergeServices adds src's services to *dst. A service defined again with
+// the same settings (replicas) gets the servers of both; different settings
+// are a conflict.
+func mergeServices[S, V any](mg *merger, kind config.Kind, dst *map[string]*S, src map[string]*S, origin string, k pooledService[S, V]) {
+	for _, name := range slices.Sorted(maps.Keys(src)) {
+		s := src[name]
+		have, ok := (*dst)[name]
+		if !ok {
+			setMap(dst, name, k.clone(s))
+			mg.origins[config.ObjectID{Kind: kind, Name: name}] = []string{origin}
+			continue
+		}
+		same := sameExceptServers(have, s, k)
+		mg.add(kind, name, origin, same)
+		if haveServers := k.servers(have); same && haveServers != nil {
+			*haveServers = append(*haveServers, *k.servers(s)...)
+		}
+	}
+}
+
+// sameExceptServers reports whether a and b differ only in their servers.
+func sameExceptServers[S, V any](a, b *S, k pooledService[S, V]) bool {
+	ac, bc := k.clone(a), k.clone(b)
+	if as, bs := k.servers(ac), k.servers(bc); as != nil && bs != nil {
+		*as, *bs = nil, nil
 	}
 	return reflect.DeepEqual(ac, bc)
 }
 
-// sameTCPService reports whether a and b differ only in their servers.
-func sameTCPService(a, b *config.TCPService) bool {
-	ac, bc := *a, *b
-	if a.LoadBalancer != nil && b.LoadBalancer != nil {
-		al, bl := *a.LoadBalancer, *b.LoadBalancer
-		al.Servers, bl.Servers = nil, nil
-		ac.LoadBalancer, bc.LoadBalancer = &al, &bl
+// sortServers orders every service's servers by key, so the merged view
+// does not depend on the order workloads were seen in.
+func sortServers[S, V any](services map[string]*S, k pooledService[S, V], key func(V) string) {
+	for _, s := range services {
+		if servers := k.servers(s); servers != nil {
+			slices.SortStableFunc(*servers, func(a, b V) int { return strings.Compare(key(a), key(b)) })
+		}
 	}
-	return reflect.DeepEqual(ac, bc)
 }
 
 func setMap[T any](m *map[string]T, k string, v T) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,46 +80,4 @@ func (b *builder) udpHostPort(name string, s *server) (string, bool) {
 		return "", false
 	}
 	return net.JoinHostPort(b.w.Host, port), true
-}
-
-// mergeUDP adds the UDP objects of one part to m, like Merge does for TCP.
-func mergeUDP(m *Merged, c *config.Config, origin string, note func(config.Kind, string, string, bool), origins map[config.ObjectID][]string) {
-	for _, name := range slices.Sorted(maps.Keys(c.UDP.Routers)) {
-		r := c.UDP.Routers[name]
-		if have, ok := m.Config.UDP.Routers[name]; ok {
-			note(config.KindUDPRouter, name, origin, reflect.DeepEqual(have, r))
-			continue
-		}
-		setMap(&m.Config.UDP.Routers, name, r)
-		origins[config.ObjectID{Kind: config.KindUDPRouter, Name: name}] = []string{origin}
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.UDP.Services)) {
-		s := c.UDP.Services[name]
-		have, ok := m.Config.UDP.Services[name]
-		if !ok {
-			cp := *s
-			if s.LoadBalancer != nil {
-				lb := *s.LoadBalancer
-				lb.Servers = slices.Clone(lb.Servers)
-				cp.LoadBalancer = &lb
-			}
-			setMap(&m.Config.UDP.Services, name, &cp)
-			origins[config.ObjectID{Kind: config.KindUDPService, Name: name}] = []string{origin}
-			continue
-		}
-		same := (have.LoadBalancer == nil) == (s.LoadBalancer == nil)
-		note(config.KindUDPService, name, origin, same)
-		if same && have.LoadBalancer != nil {
-			have.LoadBalancer.Servers = append(have.LoadBalancer.Servers, s.LoadBalancer.Servers...)
-		}
-	}
-}
-
-// sortUDPServers orders the merged UDP servers by address.
-func sortUDPServers(m *Merged) {
-	for _, s := range m.Config.UDP.Services {
-		if s.LoadBalancer != nil {
-			slices.SortStableFunc(s.LoadBalancer.Servers, func(a, b config.UDPServer) int { return strings.Compare(a.Address, b.Address) })
-		}
-	}
 }

@@ -83,25 +83,22 @@ func (c *Config) Qualified(provider string) *Config {
 // Merge copies every object of src into dst. Names are expected to be
 // qualified already, so they cannot collide across providers.
 func Merge(dst, src *Config) {
-	if len(src.HTTP.Routers) > 0 && dst.HTTP.Routers == nil {
-		dst.HTTP.Routers = make(map[string]*Router, len(src.HTTP.Routers))
-	}
-	for k, v := range src.HTTP.Routers {
-		dst.HTTP.Routers[k] = v
-	}
-	if len(src.HTTP.Services) > 0 && dst.HTTP.Services == nil {
-		dst.HTTP.Services = make(map[string]*Service, len(src.HTTP.Services))
-	}
-	for k, v := range src.HTTP.Services {
-		dst.HTTP.Services[k] = v
-	}
-	if len(src.HTTP.Middlewares) > 0 && dst.HTTP.Middlewares == nil {
-		dst.HTTP.Middlewares = make(map[string]*Middleware, len(src.HTTP.Middlewares))
-	}
-	for k, v := range src.HTTP.Middlewares {
-		dst.HTTP.Middlewares[k] = v
-	}
-	mergeTCP(&dst.TCP, &src.TCP)
-	mergeUDP(&dst.UDP, &src.UDP)
+	mergeMap(&dst.HTTP.Routers, src.HTTP.Routers)
+	mergeMap(&dst.HTTP.Services, src.HTTP.Services)
+	mergeMap(&dst.HTTP.Middlewares, src.HTTP.Middlewares)
+	mergeMap(&dst.TCP.Routers, src.TCP.Routers)
+	mergeMap(&dst.TCP.Services, src.TCP.Services)
+	mergeMap(&dst.UDP.Routers, src.UDP.Routers)
+	mergeMap(&dst.UDP.Services, src.UDP.Services)
 	dst.TLS.Certificates = append(dst.TLS.Certificates, src.TLS.Certificates...)
+}
+
+// mergeMap copies every entry of src into *dst, making *dst when needed.
+func mergeMap[V any](dst *map[string]V, src map[string]V) {
+	if len(src) > 0 && *dst == nil {
+		*dst = make(map[string]V, len(src))
+	}
+	for k, v := range src {
+		(*dst)[k] = v
+	}
 }

@@ -160,19 +160,3 @@ func qualifiedTCP(in TCP, q func(string) string) TCP {
 	}
 	return out
 }
-
-// mergeTCP copies the TCP objects of src into dst.
-func mergeTCP(dst, src *TCP) {
-	if len(src.Routers) > 0 && dst.Routers == nil {
-		dst.Routers = make(map[string]*TCPRouter, len(src.Routers))
-	}
-	for k, v := range src.Routers {
-		dst.Routers[k] = v
-	}
-	if len(src.Services) > 0 && dst.Services == nil {
-		dst.Services = make(map[string]*TCPService, len(src.Services))
-	}
-	for k, v := range src.Services {
-		dst.Services[k] = v
-	}
-}

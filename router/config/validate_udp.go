@@ -81,19 +81,3 @@ func qualifiedUDP(in UDP, q func(string) string) UDP {
 	}
 	return out
 }
-
-// mergeUDP copies the UDP objects of src into dst.
-func mergeUDP(dst, src *UDP) {
-	if len(src.Routers) > 0 && dst.Routers == nil {
-		dst.Routers = make(map[string]*UDPRouter, len(src.Routers))
-	}
-	for k, v := range src.Routers {
-		dst.Routers[k] = v
-	}
-	if len(src.Services) > 0 && dst.Services == nil {
-		dst.Services = make(map[string]*UDPService, len(src.Services))
-	}
-	for k, v := range src.Services {
-		dst.Services[k] = v
-	}
-}

@@ -3,17 +3,21 @@ package e2e
 import (
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
 
-// tcpProxy forwards a loopback address to a target, and can cut every
-// connection and refuse new ones for a while: a network partition between
-// Ferry and a store that the test itself still reaches.
+// tcpProxy forwards a loopback address (or a unix socket) to a target, and
+// can cut every connection and refuse new ones for a while: a network
+// partition between Ferry and a store or engine that the test itself still
+// reaches.
 type tcpProxy struct {
-	t      testing.TB
-	Addr   string
-	target string
+	t       testing.TB
+	network string // "tcp" or "unix"
+	Addr    string // host:port, or the socket's path
+	target  string
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -25,13 +29,20 @@ type tcpProxy struct {
 // the test ends.
 func startProxy(t testing.TB, target string) *tcpProxy {
 	t.Helper()
-	p := &tcpProxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", reservedAddr(t, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Addr = ln.Addr().String()
-	p.serve(ln)
+	return startForward(t, "tcp", reservedAddr(t, false), target)
+}
+
+// startSocketProxy forwards a new unix socket in a temporary directory to the
+// socket at target until the test ends.
+func startSocketProxy(t testing.TB, target string) *tcpProxy {
+	t.Helper()
+	return startForward(t, "unix", filepath.Join(t.TempDir(), "proxy.sock"), target)
+}
+
+func startForward(t testing.TB, network, addr, target string) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{t: t, network: network, Addr: addr, target: target, conns: map[net.Conn]bool{}}
+	p.Restore()
 	t.Cleanup(func() {
 		p.Cut()
 		p.wg.Wait()
@@ -51,7 +62,7 @@ func (p *tcpProxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
-			up, err := net.Dial("tcp", p.target)
+			up, err := net.Dial(p.network, p.target)
 			if err != nil {
 				c.Close()
 				continue
@@ -90,10 +101,13 @@ func (p *tcpProxy) Cut() {
 	}
 }
 
-// Restore listens again on the same address.
+// Restore listens (again) on the proxy's address.
 func (p *tcpProxy) Restore() {
 	p.t.Helper()
-	ln, err := net.Listen("tcp", p.Addr)
+	if p.network == "unix" {
+		_ = os.Remove(p.Addr)
+	}
+	ln, err := net.Listen(p.network, p.Addr)
 	if err != nil {
 		p.t.Fatalf("proxy listen again on %s: %v", p.Addr, err)
 	}
