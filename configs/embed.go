@@ -1,5 +1,6 @@
-// Package configs holds Ferry's example configuration files; the default
-// static configuration is embedded in the binary.
+// Package configs is Ferry's static configuration: its schema, its loading
+// and checking, and the example files beside it; the default static
+// configuration is embedded in the binary.
 package configs
 
 import _ "embed"
@@ -9,3 +10,8 @@ import _ "embed"
 //
 //go:embed ferry.yaml
 var DefaultStatic []byte
+
+// Default parses the embedded default static configuration.
+func Default() (*Static, []string) {
+	return Parse(DefaultStatic, "configs/ferry.yaml (embedded)", "configs")
+}

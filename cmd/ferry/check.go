@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ferryproxy/ferry/configs"
 	"github.com/ferryproxy/ferry/providers/file"
 	"github.com/ferryproxy/ferry/router"
 	"github.com/ferryproxy/ferry/router/config"
@@ -15,7 +16,7 @@ import (
 // check validates the static configuration and every dynamic file it points
 // to without serving, printing one line per problem. It returns 1 when there
 // is any problem.
-func check(static *Static, staticProblems []string, path string, out io.Writer) int {
+func check(static *configs.Static, staticProblems []string, path string, out io.Writer) int {
 	count := len(staticProblems)
 	for _, p := range staticProblems {
 		fmt.Fprintln(out, p)
@@ -40,15 +41,13 @@ func check(static *Static, staticProblems []string, path string, out io.Writer) 
 				origins[id] = o
 			}
 			eps := make([]router.EntryPoint, 0, len(static.EntryPoints))
-			for _, name := range sortedNames(static.EntryPoints) {
-				if ep := static.EntryPoints[name]; ep == nil || !ep.udp {
-					eps = append(eps, router.EntryPoint{Name: name})
-				}
+			for _, name := range static.TCPEntryPointNames() {
+				eps = append(eps, router.EntryPoint{Name: name})
 			}
 			t := router.Build(router.Input{
 				Config: res.Config.Qualified("file"), Problems: qualifyProblems(res.Problems, "file"), Origins: origins,
 			}, router.BuildOptions{EntryPoints: eps, Transports: router.NewTransports(), Log: zap.NewNop(),
-				UDPEntryPoints: udpEntryPointNames(static)})
+				UDPEntryPoints: static.UDPEntryPointNames()})
 			for _, p := range t.Problems() {
 				fmt.Fprintln(out, formatProblem(p, source))
 				count++

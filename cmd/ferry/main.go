@@ -59,9 +59,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // readStatic loads the static configuration from path, or the embedded
 // default when path is empty.
-func readStatic(path string) (*Static, []string) {
+func readStatic(path string) (*configs.Static, []string) {
 	if path == "" {
-		return parseStatic(configs.DefaultStatic, "configs/ferry.yaml (embedded)", "configs")
+		return configs.Default()
 	}
-	return loadStatic(path)
+	return configs.Load(path)
 }

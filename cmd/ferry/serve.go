@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ferryproxy/ferry/configs"
 	"github.com/ferryproxy/ferry/providers"
 	"github.com/ferryproxy/ferry/providers/consul"
 	"github.com/ferryproxy/ferry/providers/docker"
@@ -30,7 +31,7 @@ import (
 const firstConfigWait = 5 * time.Second
 
 // serve runs Ferry until ctx ends.
-func serve(ctx context.Context, static *Static) error {
+func serve(ctx context.Context, static *configs.Static) error {
 	log, err := newLogger(static.Log, os.Stderr)
 	if err != nil {
 		return err
@@ -39,11 +40,8 @@ func serve(ctx context.Context, static *Static) error {
 	log.Info("starting", zap.String("version", version))
 
 	entryPoints := make([]router.EntryPoint, 0, len(static.EntryPoints))
-	for _, name := range sortedNames(static.EntryPoints) {
+	for _, name := range static.TCPEntryPointNames() { // UDP ones are served by listenUDP
 		ep := static.EntryPoints[name]
-		if ep.udp {
-			continue // served by listenUDP
-		}
 		entryPoints = append(entryPoints, router.EntryPoint{Name: name, TLS: ep.HTTP != nil && ep.HTTP.TLS != nil})
 	}
 	access, closeAccess, err := openAccessLog(static.AccessLog)
@@ -68,25 +66,25 @@ func serve(ctx context.Context, static *Static) error {
 	defer transports.Close()
 	sw := router.NewSwitcher(log.Named("router"), router.SwitcherOptions{
 		EntryPoints: entryPoints, Transports: transports, AccessLog: access, DefaultCertificate: defaultCert,
-		Certificates: certSource, UDPEntryPoints: udpEntryPointNames(static),
+		Certificates: certSource, UDPEntryPoints: static.UDPEntryPointNames(),
 	})
 	defer sw.Close() // stops the active health checks
 
 	listeners := make([]*router.Listener, 0, len(entryPoints))
 	for i, ep := range entryPoints {
 		cfg := static.EntryPoints[ep.Name]
-		readHeader, idle := cfg.timeouts()
+		readHeader, idle := cfg.Timeouts()
 		l, err := router.Listen(log.Named("entrypoint").With(zap.String("entryPoint", ep.Name)), router.ListenerOptions{
-			Name: ep.Name, Address: cfg.Address, GraceTimeout: cfg.graceTimeout(),
+			Name: ep.Name, Address: cfg.Address, GraceTimeout: cfg.GraceTimeout(),
 			ReadHeaderTimeout: readHeader, IdleTimeout: idle,
-			TCPRoutes: sw.TCPRoutes(i), ProxyProtocolTrustedIPs: trustedIPs(cfg),
+			TCPRoutes: sw.TCPRoutes(i), ProxyProtocolTrustedIPs: cfg.TrustedIPs(),
 		}, plainHandler(static, ep.Name, sw.Handler(i, false), certs), sw.Handler(i, true), sw.GetCertificate)
 		if err != nil {
 			return err
 		}
 		listeners = append(listeners, l)
 	}
-	udpListeners, err := listenUDP(static, udpEntryPointNames(static), sw, log)
+	udpListeners, err := listenUDP(static, static.UDPEntryPointNames(), sw, log)
 	if err != nil {
 		return err
 	}
@@ -144,7 +142,7 @@ func serve(ctx context.Context, static *Static) error {
 			g.Go(func() error { return l.Serve(gctx) })
 		}
 		for i, l := range udpListeners {
-			log.Info("entry point listening", zap.String("entryPoint", udpEntryPointNames(static)[i]), zap.Stringer("address", l.Addr()))
+			log.Info("entry point listening", zap.String("entryPoint", static.UDPEntryPointNames()[i]), zap.Stringer("address", l.Addr()))
 			g.Go(func() error { return l.Serve(gctx) })
 		}
 		return nil
@@ -160,11 +158,11 @@ func serve(ctx context.Context, static *Static) error {
 	return err
 }
 
-func buildProviders(static *Static, log *zap.Logger) []providers.Provider {
+func buildProviders(static *configs.Static, log *zap.Logger) []providers.Provider {
 	var out []providers.Provider
 	if f := static.Providers.File; f != nil {
 		out = append(out, file.New(log.Named("provider.file"), file.Options{
-			Filename: f.Filename, Directory: f.Directory, Watch: f.watch(),
+			Filename: f.Filename, Directory: f.Directory, Watch: f.Watches(),
 		}))
 	}
 	if d := static.Providers.Docker; d != nil {
@@ -197,7 +195,7 @@ func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *za
 	return nil
 }
 
-func openAccessLog(cfg *AccessLogConfig) (*router.AccessLog, func(), error) {
+func openAccessLog(cfg *configs.AccessLogConfig) (*router.AccessLog, func(), error) {
 	if cfg == nil {
 		return nil, func() {}, nil
 	}
@@ -218,7 +216,7 @@ func openAccessLog(cfg *AccessLogConfig) (*router.AccessLog, func(), error) {
 	return a, closer, nil
 }
 
-func newLogger(cfg LogConfig, w io.Writer) (*zap.Logger, error) {
+func newLogger(cfg configs.LogConfig, w io.Writer) (*zap.Logger, error) {
 	level := zapcore.InfoLevel
 	if cfg.Level != "" {
 		if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {

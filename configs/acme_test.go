@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"strings"
@@ -39,7 +39,7 @@ func TestParseStaticACME(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, problems := parseStatic([]byte(tt.yaml), "ferry.yaml", "/etc/ferry")
+			_, problems := Parse([]byte(tt.yaml), "ferry.yaml", "/etc/ferry")
 			all := strings.Join(problems, "\n")
 			if len(tt.wantErr) == 0 && len(problems) > 0 {
 				t.Fatalf("unexpected problems:\n%s", all)
@@ -57,7 +57,7 @@ func TestParseStaticACME(t *testing.T) {
 }
 
 func TestParseStaticACMEValues(t *testing.T) {
-	s, problems := parseStatic([]byte(`entryPoints:
+	s, problems := Parse([]byte(`entryPoints:
   web:
     address: ":80"
     http:
@@ -79,8 +79,8 @@ certificatesResolvers:
 	if a.Storage != "/etc/ferry/acme" || a.CAServer != "https://ca.example/dir" || a.TLSChallenge == nil || a.HTTPChallenge != nil {
 		t.Fatalf("acme = %+v", a)
 	}
-	rd, err := redirectOf(s, s.EntryPoints["web"].HTTP.Redirections.EntryPoint)
-	if err != nil || rd.Scheme != "https" || rd.Port != "8443" || !rd.Permanent {
+	rd, ok, err := s.Redirect("web")
+	if !ok || err != nil || rd.Scheme != "https" || rd.Port != "8443" || !rd.Permanent {
 		t.Fatalf("redirect = %+v, %v; want https, 8443, permanent", rd, err)
 	}
 }

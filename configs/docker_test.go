@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"strings"
@@ -35,7 +35,7 @@ providers:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := strings.Replace(strings.Replace(base, "%s", tt.endpoint, 1), "%s", "'"+tt.constraint+"'", 1)
-			s, problems := parseStatic([]byte(doc), "ferry.yaml", "")
+			s, problems := Parse([]byte(doc), "ferry.yaml", "")
 			if tt.problem != "" {
 				if !strings.Contains(strings.Join(problems, "\n"), tt.problem) {
 					t.Errorf("problems %q, want one containing %q", problems, tt.problem)

@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"fmt"
@@ -135,9 +135,9 @@ type AccessLogConfig struct {
 	Format string `json:"format"`
 }
 
-// parseStatic decodes and checks a static configuration. Relative file
+// Parse decodes and checks a static configuration. Relative file
 // paths are resolved against dir. Every problem is returned.
-func parseStatic(data []byte, name, dir string) (*Static, []string) {
+func Parse(data []byte, name, dir string) (*Static, []string) {
 	var s Static
 	node, err := decode.ParseYAML(data)
 	if err != nil {
@@ -158,7 +158,7 @@ func parseStatic(data []byte, name, dir string) (*Static, []string) {
 		for _, p := range ep.checkNetwork("entryPoints." + epName) {
 			problems = append(problems, name+": "+p)
 		}
-		if _, err := ep.trustedIPs(); err != nil {
+		if _, err := ep.parseTrustedIPs(); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.%v", name, epName, err))
 		}
 	}
@@ -210,13 +210,13 @@ func parseStatic(data []byte, name, dir string) (*Static, []string) {
 	return &s, problems
 }
 
-// loadStatic reads the static configuration file.
-func loadStatic(path string) (*Static, []string) {
+// Load reads the static configuration file.
+func Load(path string) (*Static, []string) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("ferry: read static configuration: %v", err)}
 	}
-	return parseStatic(data, path, filepath.Dir(path))
+	return Parse(data, path, filepath.Dir(path))
 }
 
 func resolve(dir, p string) string {
@@ -235,20 +235,21 @@ func sortedNames[V any](m map[string]V) []string {
 	return names
 }
 
-// graceTimeout is the entry point's drain time on shutdown.
-func (ep *EntryPointConfig) graceTimeout() time.Duration {
+// GraceTimeout is the entry point's drain time on shutdown.
+func (ep *EntryPointConfig) GraceTimeout() time.Duration {
 	if ep.Transport != nil && ep.Transport.LifeCycle != nil && ep.Transport.LifeCycle.GraceTimeOut > 0 {
 		return time.Duration(ep.Transport.LifeCycle.GraceTimeOut)
 	}
 	return 10 * time.Second
 }
 
-func (ep *EntryPointConfig) timeouts() (readHeader, idle time.Duration) {
+// Timeouts are the entry point's header-read and idle timeouts (0: defaults).
+func (ep *EntryPointConfig) Timeouts() (readHeader, idle time.Duration) {
 	if ep.Transport != nil && ep.Transport.RespondingTimeouts != nil {
 		return time.Duration(ep.Transport.RespondingTimeouts.ReadHeaderTimeout), time.Duration(ep.Transport.RespondingTimeouts.IdleTimeout)
 	}
 	return 0, 0
 }
 
-// watch reports whether the file provider watches its files.
-func (f *FileProviderConfig) watch() bool { return f.Watch == nil || *f.Watch }
+// Watches reports whether the file provider watches its files.
+func (f *FileProviderConfig) Watches() bool { return f.Watch == nil || *f.Watch }

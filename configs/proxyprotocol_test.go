@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"net/netip"
@@ -25,7 +25,7 @@ func TestStaticProxyProtocol(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			yaml := "entryPoints:\n  web:\n    address: ':80'\n    proxyProtocol:\n      trustedIPs: " + tt.ips + "\n"
-			s, problems := parseStatic([]byte(yaml), "ferry.yaml", "")
+			s, problems := Parse([]byte(yaml), "ferry.yaml", "")
 			all := strings.Join(problems, "\n")
 			if tt.wantErr != "" {
 				if !strings.Contains(all, tt.wantErr) {
@@ -36,12 +36,12 @@ func TestStaticProxyProtocol(t *testing.T) {
 			if len(problems) > 0 {
 				t.Fatalf("problems: %s", all)
 			}
-			if got := trustedIPs(s.EntryPoints["web"]); !slices.Equal(got, tt.want) {
+			if got := s.EntryPoints["web"].TrustedIPs(); !slices.Equal(got, tt.want) {
 				t.Errorf("trustedIPs = %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if got := trustedIPs(&EntryPointConfig{Address: ":80"}); got != nil {
+	if got := (&EntryPointConfig{Address: ":80"}).TrustedIPs(); got != nil {
 		t.Errorf("no proxyProtocol section: %v, want nil", got)
 	}
 }

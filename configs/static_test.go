@@ -1,11 +1,10 @@
-package main
+package configs
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ferryproxy/ferry/configs"
 	"github.com/ferryproxy/ferry/router/config"
 )
 
@@ -27,7 +26,7 @@ func TestParseStatic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, problems := parseStatic([]byte(tt.yaml), "ferry.yaml", "/etc/ferry")
+			_, problems := Parse([]byte(tt.yaml), "ferry.yaml", "/etc/ferry")
 			all := strings.Join(problems, "\n")
 			if len(tt.wantErr) == 0 && len(problems) > 0 {
 				t.Fatalf("unexpected problems:\n%s", all)
@@ -45,7 +44,7 @@ func TestParseStatic(t *testing.T) {
 }
 
 func TestParseStaticValues(t *testing.T) {
-	s, problems := parseStatic([]byte(`
+	s, problems := Parse([]byte(`
 entryPoints:
   web:
     address: "127.0.0.1:8080"
@@ -70,13 +69,13 @@ accessLog:
 	if ep.HTTP == nil || ep.HTTP.TLS == nil {
 		t.Error("http.tls: {} not decoded as present")
 	}
-	if ep.graceTimeout() != 3*time.Second {
-		t.Errorf("grace timeout %v", ep.graceTimeout())
+	if ep.GraceTimeout() != 3*time.Second {
+		t.Errorf("grace timeout %v", ep.GraceTimeout())
 	}
 	if s.Providers.Debounce != config.Duration(50*time.Millisecond) {
 		t.Errorf("debounce %v", s.Providers.Debounce)
 	}
-	if s.Providers.File.Filename != "/etc/ferry/dyn.yaml" || !s.Providers.File.watch() {
+	if s.Providers.File.Filename != "/etc/ferry/dyn.yaml" || !s.Providers.File.Watches() {
 		t.Errorf("file provider %+v", s.Providers.File)
 	}
 	if s.AccessLog.FilePath != "/etc/ferry/access.log" {
@@ -85,28 +84,7 @@ accessLog:
 }
 
 func TestEmbeddedDefaultIsValid(t *testing.T) {
-	if _, problems := parseStatic(configs.DefaultStatic, "embedded", "configs"); len(problems) > 0 {
+	if _, problems := Parse(DefaultStatic, "embedded", "configs"); len(problems) > 0 {
 		t.Fatal(problems)
-	}
-}
-
-func TestFormatProblem(t *testing.T) {
-	tests := []struct {
-		p    config.Problem
-		want string
-	}{
-		{config.Problem{Kind: config.KindRouter, Name: "web@file", Field: "rule", Message: "bad", Origin: "/d/dyn.yaml:7"},
-			"/d/dyn.yaml:7: http.routers.web.rule: bad"},
-		{config.Problem{Kind: config.KindService, Name: "app@file", Field: "loadBalancer.servers[0].url", Message: "missing"},
-			"/d/dyn.yaml: http.services.app.loadBalancer.servers[0].url: missing"},
-		{config.Problem{Kind: config.KindTCPRouter, Name: "db@file", Field: "rule", Message: "bad"},
-			"/d/dyn.yaml: tcp.routers.db.rule: bad"},
-		{config.Problem{Kind: config.KindSource, Name: "/d/x.yaml", Message: "line 3: did not parse"},
-			"/d/x.yaml: line 3: did not parse"},
-	}
-	for _, tt := range tests {
-		if got := formatProblem(tt.p, "/d/dyn.yaml"); got != tt.want {
-			t.Errorf("got %q, want %q", got, tt.want)
-		}
 	}
 }

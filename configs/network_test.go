@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"slices"
@@ -28,7 +28,7 @@ func TestStaticUDPEntryPoints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, problems := parseStatic([]byte("entryPoints:\n"+tt.eps), "ferry.yaml", "")
+			s, problems := Parse([]byte("entryPoints:\n"+tt.eps), "ferry.yaml", "")
 			all := strings.Join(problems, "\n")
 			if tt.wantErr != "" {
 				if !strings.Contains(all, tt.wantErr) {
@@ -44,11 +44,11 @@ func TestStaticUDPEntryPoints(t *testing.T) {
 					t.Errorf("%s: address %q, want %q", name, got, want)
 				}
 			}
-			if got := udpEntryPointNames(s); !slices.Equal(got, tt.udp) {
+			if got := s.UDPEntryPointNames(); !slices.Equal(got, tt.udp) {
 				t.Errorf("UDP entry points = %v, want %v", got, tt.udp)
 			}
 			for name, want := range tt.timeouts {
-				if got := s.EntryPoints[name].udpTimeout(); got != want {
+				if got := s.EntryPoints[name].UDPTimeout(); got != want {
 					t.Errorf("%s: timeout %s, want %s", name, got, want)
 				}
 			}

@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"fmt"
@@ -56,10 +56,38 @@ func (ep *EntryPointConfig) checkNetwork(name string) []string {
 	return problems
 }
 
-// udpTimeout is a UDP entry point's session idle timeout.
-func (ep *EntryPointConfig) udpTimeout() time.Duration {
+// UDPTimeout is a UDP entry point's session idle timeout.
+func (ep *EntryPointConfig) UDPTimeout() time.Duration {
 	if ep.UDP != nil && ep.UDP.Timeout > 0 {
 		return time.Duration(ep.UDP.Timeout)
 	}
 	return udp.DefaultTimeout
 }
+
+// IsUDP reports whether the entry point's address has the /udp suffix.
+func (ep *EntryPointConfig) IsUDP() bool { return ep != nil && ep.udp }
+
+// UDPEntryPointNames returns the names of the UDP entry points, sorted.
+func (s *Static) UDPEntryPointNames() []string {
+	var out []string
+	for _, name := range s.EntryPointNames() {
+		if s.EntryPoints[name].IsUDP() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TCPEntryPointNames returns the names of the TCP (HTTP) entry points, sorted.
+func (s *Static) TCPEntryPointNames() []string {
+	var out []string
+	for _, name := range s.EntryPointNames() {
+		if !s.EntryPoints[name].IsUDP() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// EntryPointNames returns the names of all entry points, sorted.
+func (s *Static) EntryPointNames() []string { return sortedNames(s.EntryPoints) }

@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ type EntryPointProxyProtocol struct {
 	TrustedIPs []string `json:"trustedIPs"`
 }
 
-// trustedIPs parses the entry point's proxyProtocol.trustedIPs.
-func (ep *EntryPointConfig) trustedIPs() ([]netip.Prefix, error) {
+// parseTrustedIPs parses the entry point's proxyProtocol.trustedIPs.
+func (ep *EntryPointConfig) parseTrustedIPs() ([]netip.Prefix, error) {
 	if ep == nil || ep.ProxyProtocol == nil {
 		return nil, nil
 	}
@@ -48,9 +48,9 @@ func (ep *EntryPointConfig) trustedIPs() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// trustedIPs returns the checked trusted peers of an entry point
-// (parseStatic has reported any error already).
-func trustedIPs(ep *EntryPointConfig) []netip.Prefix {
-	p, _ := ep.trustedIPs()
+// TrustedIPs returns the checked trusted PROXY protocol peers of an entry
+// point (Parse has reported any error already).
+func (ep *EntryPointConfig) TrustedIPs() []netip.Prefix {
+	p, _ := ep.parseTrustedIPs()
 	return p
 }

@@ -1,4 +1,4 @@
-package main
+package configs
 
 import (
 	"strings"
@@ -40,7 +40,7 @@ providers:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, problems := parseStatic([]byte(strings.Replace(base, "%s", tt.constraint, 1)), "ferry.yaml", "")
+			s, problems := Parse([]byte(strings.Replace(base, "%s", tt.constraint, 1)), "ferry.yaml", "")
 			if tt.problem == "" {
 				if len(problems) > 0 {
 					t.Fatalf("problems: %v", problems)
