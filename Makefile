@@ -4,23 +4,61 @@ BIN     := bin/ferry
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test unit e2e bench lint fuzz demo clean
+.PHONY: build test unit e2e e2e-kube chaos bench lint fuzz demo clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ferry
 
 # test is what CI runs: formatting, vet, unit tests with the race detector,
-# then the end-to-end tests against the built binary and real backends.
-test: build lint unit e2e
+# then the end-to-end tests against the built binary and real backends. The
+# slow builds of the test servers (kube-apiserver, Consul; cached under
+# ~/.cache/ferry) start first, in the background, so that lint and the unit
+# tests overlap them on a fresh machine.
+test: build
+	@mkdir -p bin; bash test/kubernetes/ensure-kube.sh >/dev/null 2>bin/kube-build.log & kube=$$!; \
+	  bash test/consul/ensure-consul.sh >/dev/null 2>bin/consul-build.log & consul=$$!; \
+	  $(MAKE) lint unit; rc=$$?; \
+	  wait $$kube || { cat bin/kube-build.log; rc=1; }; wait $$consul || { cat bin/consul-build.log; rc=1; }; \
+	  [ $$rc -eq 0 ] && $(MAKE) e2e
 
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
 
+# e2e runs the Kubernetes end-to-end tests (as e2e-kube) at the same time as
+# the others, which skip them.
 e2e: build
-	consul=$$(bash test/consul/ensure-consul.sh) && etcd=$$(bash test/etcd/ensure-etcd.sh) && \
-	  pebble=$$(bash test/pebble/ensure-pebble.sh) && \
+	bash test/etcd/ensure-etcd.sh >/dev/null || exit 1; ( $(KUBE_E2E) ) & kube=$$!; \
+	  consul=$$(bash test/consul/ensure-consul.sh) && etcd=$$(bash test/etcd/ensure-etcd.sh) && \
+	  pebble=$$(bash test/pebble/ensure-pebble.sh) && prom=$$(bash test/prometheus/ensure-prometheus.sh) && \
+	  chromium=$$(bash test/chromium/ensure-chromium.sh) && \
 	  dockerhost=$$(bash test/docker/engine.sh) && DOCKER_HOST=$$dockerhost FERRY_DOCKER_REQUIRED=1 \
-	  FERRY_PEBBLE_BIN=$$pebble FERRY_CONSUL_BIN=$$consul FERRY_ETCD_BIN=$$etcd $(GO) test -count=1 -timeout 15m ./test/...
+	  FERRY_PEBBLE_BIN=$$pebble FERRY_CONSUL_BIN=$$consul FERRY_ETCD_BIN=$$etcd \
+	  FERRY_PROMETHEUS_BIN=$$prom FERRY_PROMETHEUS_REQUIRED=1 FERRY_CHROMIUM_BIN=$$chromium FERRY_CHROMIUM_REQUIRED=1 \
+	  $(GO) test -count=1 -timeout 15m -skip '^TestKube' ./test/...; rc=$$?; \
+	  wait $$kube; krc=$$?; [ $$rc -eq 0 ] && [ $$krc -eq 0 ]
+
+# e2e-kube: the Kubernetes tests (TestKube*), against a real kube-apiserver
+# and etcd, from a test binary compiled first, run inside network, PID and
+# mount namespaces of their own (test/kubernetes/netns.sh, as root; the API
+# server refuses loopback endpoints). kube-apiserver and kubectl are built
+# once into ~/.cache/ferry (test/kubernetes/ensure-kube.sh, 10-30 minutes the
+# first time). FERRY_E2E_SCALE=1 adds the 1,000-Ingress measurement;
+# KUBE_E2E_FLAGS=-test.v prints the figures (propagation, scale).
+e2e-kube: build
+	$(KUBE_E2E)
+
+KUBE_E2E = kube=$$(bash test/kubernetes/ensure-kube.sh) && etcd=$$(bash test/etcd/ensure-etcd.sh) && \
+	  $(GO) test -c -o bin/e2e-kube.test ./test/e2e && \
+	  cd test/e2e && FERRY_E2E_BIN=$(CURDIR)/$(BIN) FERRY_KUBE_BIN_DIR=$$kube FERRY_ETCD_BIN=$$etcd \
+	  bash ../kubernetes/netns.sh $(CURDIR)/bin/e2e-kube.test -test.run '^TestKube' -test.count=1 -test.timeout 15m $(KUBE_E2E_FLAGS)
+
+# chaos: the chaos suite's full form (FERRY_CHAOS=full); make test runs its
+# short form with the other end-to-end tests.
+chaos: build
+	consul=$$(bash test/consul/ensure-consul.sh) && etcd=$$(bash test/etcd/ensure-etcd.sh) && \
+	  dockerhost=$$(bash test/docker/engine.sh) && DOCKER_HOST=$$dockerhost FERRY_DOCKER_REQUIRED=1 \
+	  FERRY_CONSUL_BIN=$$consul FERRY_ETCD_BIN=$$etcd FERRY_CHAOS=full \
+	  $(GO) test -count=1 -timeout 15m -v -run '^TestChaos' ./test/e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

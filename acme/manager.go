@@ -30,6 +30,9 @@ type Options struct {
 	// EntryPoints are the static configuration's entry point addresses by
 	// name; the challenges are answered on them.
 	EntryPoints map[string]string
+	// OnOrder, when set, is told the result of every order ("success" or
+	// "failure") with its resolver, for metrics. It must not block.
+	OnOrder func(resolver, result string)
 }
 
 // Manager obtains, serves and renews the certificates of the names in the
@@ -37,6 +40,7 @@ type Options struct {
 // in the background until its context ends.
 type Manager struct {
 	log       *zap.Logger
+	onOrder   func(resolver, result string)
 	cache     *certmagic.Cache
 	resolvers map[string]*resolver
 	names     []string // resolver names, sorted
@@ -82,6 +86,7 @@ func New(log *zap.Logger, opts Options) (*Manager, error) {
 		status:    make(map[string]*nameStatus),
 		managed:   make(map[string]*managedName),
 		rules:     ruleDomains{cur: map[string][]string{}},
+		onOrder:   opts.OnOrder,
 	}
 	empty := map[string]*resolver{}
 	m.live.Store(&empty)

@@ -1,6 +1,7 @@
 package acme
 
 import (
+	"crypto/x509"
 	"errors"
 	"sort"
 	"time"
@@ -78,6 +79,9 @@ func (m *Manager) onEvent(r *resolver, event string, data map[string]any) error 
 		m.mu.Unlock()
 	case "cert_obtained":
 		m.setState(name, StateValid, "")
+		if m.onOrder != nil {
+			m.onOrder(r.name, "success")
+		}
 		m.log.Info("certificate obtained", zap.String("domain", name), zap.String("resolver", r.name),
 			zap.Bool("renewal", data["renewal"] == true))
 	case "cert_failed":
@@ -90,6 +94,9 @@ func (m *Manager) onEvent(r *resolver, event string, data map[string]any) error 
 		}
 		m.mu.Unlock()
 		m.setState(name, StateFailed, detail)
+		if m.onOrder != nil {
+			m.onOrder(r.name, "failure")
+		}
 		m.log.Error("certificate order failed; retried with backoff", zap.String("domain", name), zap.String("resolver", r.name),
 			zap.String("problem", detail), zap.Int("attempt", attempts), zap.Bool("renewal", data["renewal"] == true))
 	}
@@ -143,6 +150,27 @@ func (m *Manager) Certificates() []CertificateStatus {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out
+}
+
+// Leaves returns the leaf of every certificate the manager serves.
+func (m *Manager) Leaves() []*x509.Certificate {
+	m.mu.Lock()
+	names := make([]string, 0, len(m.status))
+	for name := range m.status {
+		names = append(names, name)
+	}
+	m.mu.Unlock()
+	var out []*x509.Certificate
+	seen := map[string]bool{}
+	for _, name := range names {
+		for _, c := range m.cache.AllMatchingCertificates(name) {
+			if c.Leaf != nil && !seen[c.Hash()] {
+				seen[c.Hash()] = true
+				out = append(out, c.Leaf)
+			}
+		}
+	}
 	return out
 }
 

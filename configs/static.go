@@ -11,6 +11,8 @@ import (
 	"github.com/ferryproxy/ferry/providers/decode"
 	"github.com/ferryproxy/ferry/providers/docker"
 	"github.com/ferryproxy/ferry/providers/etcd"
+	"github.com/ferryproxy/ferry/providers/kubernetes/gateway"
+	"github.com/ferryproxy/ferry/providers/kubernetes/ingress"
 	"github.com/ferryproxy/ferry/router/config"
 )
 
@@ -27,9 +29,13 @@ type Static struct {
 	Log LogConfig `json:"log"`
 	// AccessLog, when set, logs every request.
 	AccessLog *AccessLogConfig `json:"accessLog"`
+	// Metrics exports metrics.
+	Metrics *MetricsConfig `json:"metrics"`
 	// CertificatesResolvers obtain certificates automatically for the routers
 	// that name them in tls.certResolver, by resolver name.
 	CertificatesResolvers map[string]*CertResolverConfig `json:"certificatesResolvers"`
+	// Tracing, when set, traces requests with OpenTelemetry (OTLP export).
+	Tracing *TracingConfig `json:"tracing"`
 }
 
 // EntryPointConfig is one entry point.
@@ -42,46 +48,12 @@ type EntryPointConfig struct {
 	udp bool           // the address has the /udp suffix (set by parseStatic)
 	// HTTP holds HTTP options of the entry point.
 	HTTP *EntryPointHTTP `json:"http"`
+	// HTTP2 holds HTTP/2 options of the entry point.
+	HTTP2 *EntryPointHTTP2 `json:"http2"`
 	// Transport holds connection timeouts.
 	Transport *EntryPointTransport `json:"transport"`
 	// ProxyProtocol, when set, accepts PROXY protocol headers from trusted peers.
 	ProxyProtocol *EntryPointProxyProtocol `json:"proxyProtocol"`
-}
-
-// EntryPointHTTP holds an entry point's HTTP options.
-type EntryPointHTTP struct {
-	// TLS, when present, makes every router on the entry point a TLS router.
-	TLS *EntryPointTLS `json:"tls"`
-	// Redirections send the entry point's plain HTTP requests elsewhere.
-	Redirections *Redirections `json:"redirections"`
-}
-
-// EntryPointTLS is the default TLS section of an entry point's routers.
-type EntryPointTLS struct {
-	// Options names a TLS options set.
-	Options string `json:"options"`
-}
-
-// EntryPointTransport holds an entry point's timeouts.
-type EntryPointTransport struct {
-	// LifeCycle controls shutdown.
-	LifeCycle *LifeCycle `json:"lifeCycle"`
-	// RespondingTimeouts bound how long clients may take.
-	RespondingTimeouts *RespondingTimeouts `json:"respondingTimeouts"`
-}
-
-// LifeCycle controls an entry point's shutdown.
-type LifeCycle struct {
-	// GraceTimeOut is how long in-flight requests may take to finish on shutdown (default 10s).
-	GraceTimeOut config.Duration `json:"graceTimeOut"`
-}
-
-// RespondingTimeouts bound client behaviour on an entry point.
-type RespondingTimeouts struct {
-	// ReadHeaderTimeout bounds reading a request's headers (default 30s).
-	ReadHeaderTimeout config.Duration `json:"readHeaderTimeout"`
-	// IdleTimeout closes idle keep-alive connections (default 180s).
-	IdleTimeout config.Duration `json:"idleTimeout"`
 }
 
 // ProvidersConfig lists the providers and the merger's timing.
@@ -101,6 +73,13 @@ type ProvidersConfig struct {
 	Consul *consul.KVOptions `json:"consul"`
 	// Etcd reads dynamic configuration from etcd keys under a root key.
 	Etcd *etcd.Options `json:"etcd"`
+	// KubernetesIngress serves the Ingresses (networking.k8s.io/v1) of a
+	// Kubernetes cluster whose class is Ferry's, with Traefik's annotations.
+	KubernetesIngress *ingress.Options `json:"kubernetesIngress"`
+	// KubernetesGateway serves the Gateway API objects (gateway.networking.k8s.io/v1)
+	// of a Kubernetes cluster: Gateways whose GatewayClass names Ferry's
+	// controller, their HTTP, gRPC, TLS, TCP and UDP routes, with status.
+	KubernetesGateway *gateway.Options `json:"kubernetesGateway"`
 }
 
 // FileProviderConfig configures the file provider.
@@ -111,12 +90,24 @@ type FileProviderConfig struct {
 	Directory string `json:"directory"`
 	// Watch reloads files when they change (default true).
 	Watch *bool `json:"watch"`
+	// EmptyGrace is how long a watched file that becomes empty (no bytes,
+	// or only white space and comments) keeps serving its previous routes
+	// before its emptiness is applied (default 1s; 0 applies it at once).
+	// Tools that truncate a file and then write it in place are never seen
+	// half-way; a file that stays empty is applied after it, and logged.
+	EmptyGrace *config.Duration `json:"emptyGrace"`
 }
 
 // APIConfig configures the JSON API.
 type APIConfig struct {
-	// Address is host:port of the API listener, e.g. "127.0.0.1:8081".
+	// Insecure serves the API, the dashboard and /ping on a plain listener
+	// at Address, without authentication or TLS. Without it the API is
+	// reached only through a router whose service is api@internal.
+	Insecure bool `json:"insecure"`
+	// Address is host:port of the insecure API listener, e.g. "127.0.0.1:8081".
 	Address string `json:"address"`
+	// Dashboard serves the dashboard with the API (default true).
+	Dashboard *bool `json:"dashboard"`
 }
 
 // LogConfig configures Ferry's log.
@@ -158,6 +149,9 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 		for _, p := range ep.checkNetwork("entryPoints." + epName) {
 			problems = append(problems, name+": "+p)
 		}
+		for _, p := range ep.checkLimits("entryPoints." + epName) {
+			problems = append(problems, name+": "+p)
+		}
 		if _, err := ep.parseTrustedIPs(); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.%v", name, epName, err))
 		}
@@ -168,6 +162,9 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 			problems = append(problems, fmt.Sprintf("%s: providers.file: set filename or directory", name))
 		case f.Filename != "" && f.Directory != "":
 			problems = append(problems, fmt.Sprintf("%s: providers.file: set filename or directory, not both", name))
+		}
+		if f.EmptyGrace != nil && *f.EmptyGrace < 0 {
+			problems = append(problems, fmt.Sprintf("%s: providers.file.emptyGrace: negative duration %s", name, *f.EmptyGrace))
 		}
 		f.Filename = resolve(dir, f.Filename)
 		f.Directory = resolve(dir, f.Directory)
@@ -185,9 +182,15 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 			problems = append(problems, fmt.Sprintf("%s: providers.consulCatalog: %v", name, err))
 		}
 	}
-	if s.API != nil && s.API.Address == "" {
-		problems = append(problems, fmt.Sprintf("%s: api.address: missing", name))
+	if k := s.Providers.KubernetesIngress; k != nil {
+		if err := k.Check(); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: providers.kubernetesIngress: %v", name, err))
+		}
+		k.CertAuthFilePath = resolve(dir, k.CertAuthFilePath)
 	}
+	problems = append(problems, s.checkKubernetesGateway(name, dir)...)
+	problems = append(problems, s.checkAPI(name)...)
+	problems = append(problems, s.checkMetrics(name)...)
 	switch s.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -207,6 +210,7 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 		a.FilePath = resolve(dir, a.FilePath)
 	}
 	problems = append(problems, checkACME(&s, name, dir)...)
+	problems = append(problems, s.checkTracing(name, dir)...)
 	return &s, problems
 }
 
@@ -235,21 +239,17 @@ func sortedNames[V any](m map[string]V) []string {
 	return names
 }
 
-// GraceTimeout is the entry point's drain time on shutdown.
-func (ep *EntryPointConfig) GraceTimeout() time.Duration {
-	if ep.Transport != nil && ep.Transport.LifeCycle != nil && ep.Transport.LifeCycle.GraceTimeOut > 0 {
-		return time.Duration(ep.Transport.LifeCycle.GraceTimeOut)
-	}
-	return 10 * time.Second
-}
-
-// Timeouts are the entry point's header-read and idle timeouts (0: defaults).
-func (ep *EntryPointConfig) Timeouts() (readHeader, idle time.Duration) {
-	if ep.Transport != nil && ep.Transport.RespondingTimeouts != nil {
-		return time.Duration(ep.Transport.RespondingTimeouts.ReadHeaderTimeout), time.Duration(ep.Transport.RespondingTimeouts.IdleTimeout)
-	}
-	return 0, 0
-}
-
 // Watches reports whether the file provider watches its files.
 func (f *FileProviderConfig) Watches() bool { return f.Watch == nil || *f.Watch }
+
+// DefaultEmptyGrace is providers.file.emptyGrace when unset.
+const DefaultEmptyGrace = config.Duration(time.Second)
+
+// EmptyGraceDuration is how long an emptied file keeps its previous
+// configuration: providers.file.emptyGrace, else DefaultEmptyGrace.
+func (f *FileProviderConfig) EmptyGraceDuration() time.Duration {
+	if f.EmptyGrace == nil {
+		return time.Duration(DefaultEmptyGrace)
+	}
+	return time.Duration(*f.EmptyGrace)
+}

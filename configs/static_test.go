@@ -58,6 +58,7 @@ providers:
   file:
     filename: dyn.yaml
 api:
+  insecure: true
   address: 127.0.0.1:8081
 accessLog:
   filePath: access.log

@@ -53,10 +53,11 @@ type accessEntry struct {
 	UserAgent   string  `json:"request_User-Agent,omitempty"`
 	Referer     string  `json:"request_Referer,omitempty"`
 	ForwardedIP string  `json:"request_X-Forwarded-For,omitempty"`
+	TraceID     string  `json:"TraceId,omitempty"`
 }
 
 // Log records one request.
-func (a *AccessLog) Log(r *http.Request, status int, size int64, start time.Time, entryPoint, router string) {
+func (a *AccessLog) Log(r *http.Request, status int, size int64, start time.Time, entryPoint, router, traceID string) {
 	now := time.Now()
 	dur := now.Sub(start)
 	a.mu.Lock()
@@ -67,7 +68,7 @@ func (a *AccessLog) Log(r *http.Request, status int, size int64, start time.Time
 			Time: now.UTC().Format(time.RFC3339Nano), ClientAddr: r.RemoteAddr, Method: r.Method, Host: r.Host,
 			Path: r.RequestURI, Protocol: r.Proto, Status: status, Size: size, EntryPoint: entryPoint, Router: router,
 			DurationMS: float64(dur.Microseconds()) / 1000, UserAgent: r.UserAgent(), Referer: r.Referer(),
-			ForwardedIP: r.Header.Get("X-Forwarded-For"),
+			ForwardedIP: r.Header.Get("X-Forwarded-For"), TraceID: traceID,
 		})
 		if err != nil {
 			return

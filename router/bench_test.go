@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/metrics"
 )
 
 func manyRouters(n int) *config.Config {
@@ -80,4 +81,35 @@ func BenchmarkBuild(b *testing.B) {
 			Build(Input{Config: next}, testOptions(prev))
 		}
 	})
+}
+
+// BenchmarkServeMetrics measures the entry handler with metrics off and on
+// (entry point, router and service labels), a handler that does nothing in
+// place of the proxy.
+func BenchmarkServeMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("metrics=%v", on), func(b *testing.B) {
+			opts := testOptions(nil)
+			var reg *metrics.Registry
+			if on {
+				reg = metrics.New(metrics.Options{EntryPoints: true, Routers: true, Services: true})
+				opts.Metrics = reg
+			}
+			tbl := Build(Input{Config: manyRouters(100)}, opts)
+			for _, rs := range tbl.entries[0].plain.byHost {
+				for _, r := range rs {
+					r.handler = nopHandler{}
+				}
+			}
+			sw := &Switcher{log: zap.NewNop(), entryPoints: opts.EntryPoints, metrics: reg}
+			sw.table.Store(tbl)
+			h := sw.Handler(0, false)
+			req := httptest.NewRequest(http.MethodGet, "http://host50.example.com/api/users", nil)
+			w := &nopWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, req)
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryproxy/ferry/router/config"
 	"github.com/ferryproxy/ferry/router/health"
+	"github.com/ferryproxy/ferry/router/metrics"
 	"github.com/ferryproxy/ferry/router/rule"
 )
 
@@ -43,6 +44,11 @@ type BuildOptions struct {
 	Health *health.Registry
 	// UDPEntryPoints are the names of the UDP entry points, which serve UDP routers only.
 	UDPEntryPoints []string
+	// Internal are Ferry's own services (api@internal, prometheus@internal…)
+	// that routers may name as their service.
+	Internal map[string]http.Handler
+	// Metrics, when not nil, measures every router's and service's requests.
+	Metrics *metrics.Registry
 }
 
 // Build turns a configuration into a routing table. Every invalid router,
@@ -91,8 +97,11 @@ type builder struct {
 
 // problem records p, disabling the object it names. The object's origin
 // (file:line, container, Consul instance) is added to the reason the API
-// shows, so users can find what to fix.
+// shows, so users can find what to fix. Secrets in the message (a URL's
+// password, an inline key) are redacted here, before the API, the log or
+// `ferry check` can show it.
 func (b *builder) problem(p config.Problem) {
+	p = p.Redacted()
 	if p.Origin == "" {
 		p.Origin = b.origins[p.ID()]
 	}
@@ -176,7 +185,7 @@ func (b *builder) service(name string, stack []string, failed map[string]bool) *
 		prev = b.prev.services[name]
 	}
 	svc, err := newService(name, def, children, serviceDeps{transports: b.opts.Transports, registry: b.opts.Health,
-		log: b.opts.Log.Named("service"), prev: prev})
+		metrics: b.opts.Metrics, log: b.opts.Log.Named("service"), prev: prev})
 	if err != nil {
 		failed[name] = true
 		b.problem(config.Problem{Kind: config.KindService, Name: name, Message: err.Error()})
@@ -220,6 +229,10 @@ func (b *builder) buildRouters() {
 			}
 		}
 		b.checkRouterDeps(name, def)
+		if config.IsInternal(def.Service) && b.opts.Internal[def.Service] == nil {
+			b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "service",
+				Message: fmt.Sprintf("internal service %q is not enabled in the static configuration", def.Service)})
+		}
 		eps := b.routerEntryPoints(config.KindRouter, name, def.EntryPoints, epIndex)
 		compiled := b.compileRule(name, def.Rule)
 		if b.disabled(config.KindRouter, name) || compiled == nil {
@@ -229,7 +242,8 @@ func (b *builder) buildRouters() {
 		if handler == nil {
 			continue
 		}
-		r := &route{name: name, service: def.Service, priority: def.Priority, rule: compiled, handler: handler}
+		r := &route{name: name, service: def.Service, priority: def.Priority, rule: compiled, handler: handler,
+			metrics: b.opts.Metrics.Router(name, def.Service), serviceMetrics: b.opts.Metrics.Service(def.Service)}
 		if r.priority == 0 {
 			r.priority = len(def.Rule)
 		}
@@ -274,8 +288,12 @@ func (b *builder) checkRouterDeps(name string, def *config.Router) {
 
 // routerHandler composes a router's middlewares in front of its service.
 func (b *builder) routerHandler(def *config.Router) http.Handler {
-	svc, ok := b.table.services[def.Service]
-	if !ok {
+	var svc http.Handler
+	if s, ok := b.table.services[def.Service]; ok {
+		svc = s
+	} else if h := b.opts.Internal[def.Service]; h != nil {
+		svc = h
+	} else {
 		return nil
 	}
 	parts := make([]wrapper, 0, len(def.Middlewares))

@@ -15,12 +15,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ferryproxy/ferry/router/fault"
+	"github.com/ferryproxy/ferry/router/tracing"
 	"github.com/ferryproxy/ferry/router/traffic"
 )
-
-// StatusClientClosedRequest is logged when the client went away before the
-// server answered (nginx's 499).
-const StatusClientClosedRequest = 499
 
 // Transports holds the upstream transports shared by every service and kept
 // across configuration swaps, so connection pools survive rebuilds.
@@ -31,6 +29,27 @@ type Transports struct {
 	H2C *http.Transport
 	// Buffers is the copy buffer pool shared by all proxies.
 	Buffers httputil.BufferPool
+	// Tracer, when not nil, traces every attempt to reach a server.
+	Tracer *tracing.Tracer
+}
+
+// attemptTransport starts a CLIENT span per round trip to one server.
+type attemptTransport struct {
+	next   http.RoundTripper
+	tracer *tracing.Tracer
+	server string
+}
+
+func (t *attemptTransport) RoundTrip(out *http.Request) (*http.Response, error) {
+	a := t.tracer.StartAttempt(out, t.server, out.Header)
+	resp, err := t.next.RoundTrip(out)
+	if err != nil {
+		a.End(0, err)
+		return resp, err
+	}
+	a.CaptureResponseHeaders(resp.Header)
+	a.End(resp.StatusCode, nil)
+	return resp, nil
 }
 
 // NewTransports returns keep-alive transports tuned for a proxy: many idle
@@ -40,10 +59,16 @@ type Transports struct {
 // server wrote them.
 func NewTransports() *Transports {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if c, ok := ctx.Value(fault.ConnKey{}).(fault.Conn); ok && c.ResetsStreams() {
+			return nil, errClientResets
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
 	base := func() *http.Transport {
 		return &http.Transport{
 			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
+			DialContext:           dial,
 			MaxIdleConns:          0,
 			MaxIdleConnsPerHost:   512,
 			IdleConnTimeout:       90 * time.Second,
@@ -60,6 +85,11 @@ func NewTransports() *Transports {
 	h2c.Protocols.SetUnencryptedHTTP2(true)
 	return &Transports{HTTP: h1, H2C: h2c, Buffers: newBufferPool(32 * 1024)}
 }
+
+// errClientResets refuses a dial for a client that cancels most of its
+// streams (see fault.Conn): the client's fault, never the server's.
+var errClientResets = &fault.Error{Kind: fault.ClientGone,
+	Err: errors.New("not dialled: the client cancels most of its HTTP/2 streams")}
 
 // Close drops idle upstream connections.
 func (t *Transports) Close() {
@@ -78,7 +108,8 @@ func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
 // newServerProxy returns a reverse proxy to one upstream server.
 func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Transports, log *zap.Logger) *httputil.ReverseProxy {
-	transport := tr.HTTP
+	serverURL := target.String()
+	var transport http.RoundTripper = tr.HTTP
 	if target.Scheme == "h2c" {
 		t := *target
 		t.Scheme = "http"
@@ -98,7 +129,7 @@ func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Tra
 				h["X-Real-Ip"] = []string{ip}
 			}
 		},
-		Transport:     transport,
+		Transport:     tracedTransport(transport, tr.Tracer, serverURL),
 		FlushInterval: flush,
 		BufferPool:    tr.Buffers,
 		ErrorLog:      zap.NewStdLog(log),
@@ -122,18 +153,28 @@ func forwardedPort(r *http.Request) string {
 	return "80"
 }
 
-// proxyError answers 502 (or 499 when the client left) and records the
-// cause on the recorder so the router can log it with its names.
+// proxyError answers a failed proxy attempt: 502 or 504 when the server
+// failed, 400, 408, 413 or 499 (nothing sent) when the client did. It
+// passes the classified error on first (to the recorder, or a retry or
+// circuit breaker in between) so that a client's fault is never counted
+// against the server.
 func proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusBadGateway
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		status = StatusClientClosedRequest
-	} else if errors.Is(err, context.DeadlineExceeded) {
-		status = http.StatusGatewayTimeout
+	fe := fault.Wrap(r, err)
+	traffic.SetProxyError(w, fe)
+	status := fe.Kind.Status()
+	if fe.Kind.Client() {
+		// The request's framing or connection is broken: do not reuse it.
+		w.Header()["Connection"] = []string{"close"}
 	}
-	traffic.SetProxyError(w, err) // the recorder, or a retry or circuit breaker in between
 	w.WriteHeader(status)
-	if status != StatusClientClosedRequest {
+	if status != fault.StatusClientClosedRequest {
 		_, _ = w.Write([]byte(http.StatusText(status) + "\n"))
 	}
+}
+
+func tracedTransport(next http.RoundTripper, t *tracing.Tracer, server string) http.RoundTripper {
+	if t == nil {
+		return next
+	}
+	return &attemptTransport{next: next, tracer: t, server: server}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryproxy/ferry/router/fault"
 	"github.com/ferryproxy/ferry/router/rule"
 )
 
@@ -20,6 +21,8 @@ type recorder struct {
 	proxyErr error
 	noServer bool
 	wrote    bool
+	aborted  bool // the client went away: nothing more is sent
+	retries  int  // attempts the retry middleware repeated
 	match    rule.Request
 }
 
@@ -43,6 +46,14 @@ func (p *recorderPool) put(rec *recorder) {
 }
 
 func (r *recorder) WriteHeader(code int) {
+	if code == fault.StatusClientClosedRequest && !r.wrote {
+		// Only logged: the entry handler aborts the response.
+		r.status, r.wrote, r.aborted = code, true, true
+		return
+	}
+	if r.aborted {
+		return
+	}
 	if !r.wrote {
 		r.status = code
 		if code >= 200 || code == http.StatusSwitchingProtocols {
@@ -53,6 +64,9 @@ func (r *recorder) WriteHeader(code int) {
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
+	if r.aborted {
+		return len(b), nil
+	}
 	r.wrote = true
 	n, err := r.ResponseWriter.Write(b)
 	r.size += int64(n)
@@ -72,6 +86,9 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // SetProxyError records why the proxy failed, for the access log.
 func (r *recorder) SetProxyError(err error) { r.proxyErr = err }
+
+// NoteRetry counts a retried attempt, for metrics.
+func (r *recorder) NoteRetry() { r.retries++ }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

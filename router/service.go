@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,7 +14,9 @@ import (
 
 	"github.com/ferryproxy/ferry/router/balance"
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/fault"
 	"github.com/ferryproxy/ferry/router/health"
+	"github.com/ferryproxy/ferry/router/metrics"
 )
 
 // service is the live handler of one HTTP service. It is reused as is
@@ -37,6 +38,7 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.
 type serviceDeps struct {
 	transports *Transports
 	registry   *health.Registry // nil: active checks are not run
+	metrics    *metrics.Registry
 	log        *zap.Logger
 	prev       *service // the previous table's service of the same name, or nil
 }
@@ -136,10 +138,11 @@ type balancedService struct {
 	balancer *balance.Balancer[*member]
 	sticky   *sticky
 	log      *zap.Logger
+	metrics  *metrics.Registry // nil when off
 }
 
 func newBalancedService(name string, lb *config.LoadBalancer, deps serviceDeps, prev *balancedService) (*balancedService, error) {
-	s := &balancedService{name: name, log: deps.log}
+	s := &balancedService{name: name, log: deps.log, metrics: deps.metrics}
 	flush := time.Duration(0)
 	if lb.ResponseForwarding != nil {
 		flush = time.Duration(lb.ResponseForwarding.FlushInterval)
@@ -214,23 +217,37 @@ func newBalancedService(name string, lb *config.LoadBalancer, deps serviceDeps, 
 func (m *member) observe(p health.Passive) {
 	m.proxy.ModifyResponse = func(resp *http.Response) error {
 		if resp.StatusCode >= 500 && !p.ConnectionErrorsOnly {
-			m.state.ejection.Failed(p, resp.Status, m.svc.log, m.svc.name, m.url)
-		} else {
-			m.state.ejection.Succeeded(m.svc.log, m.svc.name, m.url)
+			m.failed(p, resp.Status)
+		} else if m.state.ejection.Succeeded(m.svc.log, m.svc.name, m.url) {
+			m.svc.metrics.HealthChanged(m.svc.name, m.url, health.Up.String())
 		}
 		return nil
 	}
 	m.proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		if !(errors.Is(err, context.Canceled) && r.Context().Err() != nil) {
-			m.state.ejection.Failed(p, err.Error(), m.svc.log, m.svc.name, m.url)
+		fe := fault.Wrap(r, err)
+		if !fe.Kind.Client() {
+			m.failed(p, err.Error())
 		}
-		proxyError(w, r, err)
+		proxyError(w, r, fe)
+	}
+}
+
+// failed records a failure of the member's server for its passive check.
+func (m *member) failed(p health.Passive, reason string) {
+	if m.state.ejection.Failed(p, reason, m.svc.log, m.svc.name, m.url) {
+		m.svc.metrics.HealthChanged(m.svc.name, m.url, health.Down.String())
 	}
 }
 
 // ServeHTTP sends the request to the client's pinned server or the next
 // one, or answers 503 when the service has none.
 func (s *balancedService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.Context().Err(); err != nil {
+		// The client is gone already (an HTTP/2 stream reset at once): no
+		// server is dialled for it.
+		proxyError(w, r, err)
+		return
+	}
 	i, ok := pick(w, r, s.sticky, s.balancer)
 	if !ok {
 		noServer(w)

@@ -11,8 +11,11 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/fault"
 	"github.com/ferryproxy/ferry/router/health"
+	"github.com/ferryproxy/ferry/router/metrics"
 	"github.com/ferryproxy/ferry/router/rule"
+	"github.com/ferryproxy/ferry/router/tracing"
 )
 
 // Switcher holds the live table behind an atomic pointer and serves
@@ -27,6 +30,11 @@ type Switcher struct {
 	certSource  CertificateSource
 	udpEPs      []string
 	health      *health.Registry // active health checkers, shared by every table
+	metrics     *metrics.Registry
+	tracer      *tracing.Tracer // nil when off
+	internal    map[string]http.Handler
+	epObservers
+	live liveStats // the dashboard's counters (stats.go)
 
 	recorders recorderPool
 	applyMu   sync.Mutex // serialises Apply
@@ -47,6 +55,11 @@ type SwitcherOptions struct {
 	Certificates CertificateSource
 	// UDPEntryPoints are the names of the UDP entry points (see BuildOptions).
 	UDPEntryPoints []string
+	// Metrics, when not nil, measures requests, configuration and health.
+	Metrics *metrics.Registry
+	// Internal, when set, returns Ferry's own services (api@internal…),
+	// which may need the switcher itself.
+	Internal func(*Switcher) map[string]http.Handler
 }
 
 // CertificateSource supplies certificates the configuration does not hold.
@@ -68,8 +81,15 @@ func NewSwitcher(log *zap.Logger, opts SwitcherOptions) *Switcher {
 		defaultCert: opts.DefaultCertificate,
 		certSource:  opts.Certificates,
 		udpEPs:      opts.UDPEntryPoints,
+		metrics:     opts.Metrics,
 	}
-	s.health = newHealthRegistry(log, opts.Transports)
+	if opts.Transports != nil {
+		s.tracer = opts.Transports.Tracer
+	}
+	if opts.Internal != nil {
+		s.internal = opts.Internal(s)
+	}
+	s.health = newHealthRegistry(log, opts.Transports, opts.Metrics)
 	s.table.Store(Build(Input{}, BuildOptions{EntryPoints: opts.EntryPoints, Transports: opts.Transports, Log: log,
 		UDPEntryPoints: opts.UDPEntryPoints}))
 	return s
@@ -87,9 +107,10 @@ func (s *Switcher) Apply(in Input) *Table {
 	start := time.Now()
 	prev := s.table.Load()
 	t := Build(in, BuildOptions{EntryPoints: s.entryPoints, Transports: s.transports, Log: s.log, Previous: prev,
-		Health: s.health, UDPEntryPoints: s.udpEPs})
+		Health: s.health, UDPEntryPoints: s.udpEPs, Internal: s.internal, Metrics: s.metrics})
 	s.table.Store(t)
 	s.health.Sync(t.checkers()) // start the new table's checks, stop those it no longer uses
+	t.report(s.metrics)
 	seen := make(map[config.Problem]bool, len(prev.problems))
 	for _, p := range prev.problems {
 		seen[p] = true
@@ -132,14 +153,16 @@ func (s *Switcher) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 // Handler returns the HTTP handler of entry point index ep for plain
 // (secure=false) or TLS (secure=true) connections.
 func (s *Switcher) Handler(ep int, secure bool) http.Handler {
-	return &entryHandler{sw: s, ep: ep, secure: secure, name: s.entryPoints[ep].Name}
+	name := s.entryPoints[ep].Name
+	return &entryHandler{sw: s, ep: ep, secure: secure, name: name, metrics: s.entryMetrics(name)}
 }
 
 type entryHandler struct {
-	sw     *Switcher
-	ep     int
-	secure bool
-	name   string
+	sw      *Switcher
+	ep      int
+	secure  bool
+	name    string
+	metrics *metrics.Observer // nil when off
 }
 
 func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -148,11 +171,14 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.secure {
 		set = &t.entries[h.ep].secure
 	}
+	r, span := h.sw.tracer.StartRequest(r, h.name)
 	rec := h.sw.recorders.get(w)
-	defer h.sw.recorders.put(rec)
 	// The match input lives in the pooled recorder so it costs no allocation.
 	rec.match = rule.Request{HTTP: r, Host: rule.NormalizeHost(r.Host)}
 	rt := set.match(&rec.match)
+	if rt != nil {
+		span.SetRoute(rt.name, rt.service)
+	}
 	if rt == nil {
 		http.NotFound(rec, r)
 	} else if rt.handler == nil {
@@ -163,19 +189,31 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt != nil && (rec.proxyErr != nil || rec.noServer) {
 		h.logFailure(rt, rec, r)
 	}
+	span.CaptureResponseHeaders(rec.Header())
+	span.End(rec.status, rec.size, rec.proxyErr)
+	h.observe(rt, rec, r)
+	h.sw.live.request(h.ep, rec.status) // the dashboard's counters (stats.go)
 	if h.sw.access != nil {
 		routerName := ""
 		if rt != nil {
 			routerName = rt.name
 		}
-		h.sw.access.Log(r, rec.status, rec.size, rec.start, h.name, routerName)
+		h.sw.access.Log(r, rec.status, rec.size, rec.start, h.name, routerName, span.TraceID())
+	}
+	aborted := rec.aborted
+	h.sw.recorders.put(rec)
+	if aborted {
+		// The client went away (499): close its connection (HTTP/1) or
+		// reset its stream (HTTP/2) rather than send anything.
+		panic(http.ErrAbortHandler)
 	}
 }
 
 func (h *entryHandler) logFailure(rt *route, rec *recorder, r *http.Request) {
-	if rec.status == StatusClientClosedRequest {
-		if ce := h.sw.log.Check(zapcore.DebugLevel, "client closed the request"); ce != nil {
-			ce.Write(zap.String("router", rt.name), zap.String("service", rt.service), zap.String("path", r.URL.Path))
+	if fault.IsClient(rec.proxyErr) {
+		if ce := h.sw.log.Check(zapcore.DebugLevel, "client failed the request"); ce != nil {
+			ce.Write(zap.String("router", rt.name), zap.String("service", rt.service), zap.Int("status", rec.status),
+				zap.String("path", r.URL.Path), zap.Error(rec.proxyErr))
 		}
 		return
 	}

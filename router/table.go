@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryproxy/ferry/router/config"
 	"github.com/ferryproxy/ferry/router/health"
+	"github.com/ferryproxy/ferry/router/metrics"
 	"github.com/ferryproxy/ferry/router/rule"
 )
 
@@ -21,6 +22,8 @@ type route struct {
 	priority int
 	rule     *rule.Rule
 	handler  http.Handler
+
+	metrics, serviceMetrics *metrics.Observer // nil when off
 }
 
 // before orders routes: higher priority first, then by name for stability.

@@ -8,11 +8,12 @@ import (
 	"github.com/ferryproxy/ferry/acme"
 	"github.com/ferryproxy/ferry/configs"
 	"github.com/ferryproxy/ferry/router"
+	"github.com/ferryproxy/ferry/router/metrics"
 )
 
 // newACME makes the certificate manager, or nil when no resolver is
 // configured.
-func newACME(s *configs.Static, log *zap.Logger) (*acme.Manager, error) {
+func newACME(s *configs.Static, log *zap.Logger, reg *metrics.Registry) (*acme.Manager, error) {
 	if len(s.CertificatesResolvers) == 0 {
 		return nil, nil
 	}
@@ -20,7 +21,11 @@ func newACME(s *configs.Static, log *zap.Logger) (*acme.Manager, error) {
 	for n, r := range s.CertificatesResolvers {
 		resolvers[n] = r.ACME
 	}
-	return acme.New(log, acme.Options{Resolvers: resolvers, EntryPoints: s.EntryPointAddresses()})
+	opts := acme.Options{Resolvers: resolvers, EntryPoints: s.EntryPointAddresses()}
+	if reg != nil {
+		opts.OnOrder = reg.ACMEOrder
+	}
+	return acme.New(log, opts)
 }
 
 // plainHandler is what an entry point serves on plain connections: ACME

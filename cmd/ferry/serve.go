@@ -20,10 +20,15 @@ import (
 	"github.com/ferryproxy/ferry/providers/docker"
 	"github.com/ferryproxy/ferry/providers/etcd"
 	"github.com/ferryproxy/ferry/providers/file"
+	"github.com/ferryproxy/ferry/providers/kubernetes/gateway"
+	"github.com/ferryproxy/ferry/providers/kubernetes/ingress"
 	"github.com/ferryproxy/ferry/providers/merge"
 	"github.com/ferryproxy/ferry/router"
 	"github.com/ferryproxy/ferry/router/api"
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/entrypoint"
+	"github.com/ferryproxy/ferry/router/metrics"
+	"github.com/ferryproxy/ferry/router/tracing"
 )
 
 // firstConfigWait bounds how long listeners wait for the providers' first
@@ -38,6 +43,7 @@ func serve(ctx context.Context, static *configs.Static) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log.Info("starting", zap.String("version", version))
+	reg := newMetrics(static)
 
 	entryPoints := make([]router.EntryPoint, 0, len(static.EntryPoints))
 	for _, name := range static.TCPEntryPointNames() { // UDP ones are served by listenUDP
@@ -53,52 +59,83 @@ func serve(ctx context.Context, static *configs.Static) error {
 	if err != nil {
 		return err
 	}
-	certs, err := newACME(static, log.Named("acme"))
+	certs, err := newACME(static, log.Named("acme"), reg)
 	if err != nil {
 		return err
 	}
 	var certSource router.CertificateSource
 	var apiOpts []api.Option
+	apiOpts = append(apiOpts, api.WithEntryPoints(entryPointList(static))) // for the dashboard (dashboard.go)
 	if certs != nil {
 		certSource, apiOpts = certs, append(apiOpts, api.WithACME(certs))
 	}
 	transports := router.NewTransports()
 	defer transports.Close()
+	topts, err := static.Tracing.Options()
+	if err != nil {
+		return err
+	}
+	tracer, err := tracing.New(ctx, topts, log.Named("tracing"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(sctx); err != nil {
+			log.Warn("tracing shutdown", zap.Error(err))
+		}
+	}()
+	transports.Tracer = tracer
 	sw := router.NewSwitcher(log.Named("router"), router.SwitcherOptions{
 		EntryPoints: entryPoints, Transports: transports, AccessLog: access, DefaultCertificate: defaultCert,
 		Certificates: certSource, UDPEntryPoints: static.UDPEntryPointNames(),
+		Metrics: reg, Internal: internalServices(reg, apiOpts, static.DashboardEnabled()),
 	})
 	defer sw.Close() // stops the active health checks
+	reg.CertificatesFrom(certificateSource(sw, certs))
 
-	listeners := make([]*router.Listener, 0, len(entryPoints))
+	listeners := make([]*entrypoint.Listener, 0, len(entryPoints))
 	for i, ep := range entryPoints {
 		cfg := static.EntryPoints[ep.Name]
-		readHeader, idle := cfg.Timeouts()
-		l, err := router.Listen(log.Named("entrypoint").With(zap.String("entryPoint", ep.Name)), router.ListenerOptions{
-			Name: ep.Name, Address: cfg.Address, GraceTimeout: cfg.GraceTimeout(),
-			ReadHeaderTimeout: readHeader, IdleTimeout: idle,
-			TCPRoutes: sw.TCPRoutes(i), ProxyProtocolTrustedIPs: cfg.TrustedIPs(),
+		lim := cfg.Limits()
+		l, err := entrypoint.Listen(log.Named("entrypoint").With(zap.String("entryPoint", ep.Name)), entrypoint.Options{
+			Name: ep.Name, Address: cfg.Address, GraceTimeout: lim.GraceTimeout,
+			ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout,
+			IdleTimeout: lim.IdleTimeout, MaxHeaderBytes: lim.MaxHeaderBytes, MaxURLLength: lim.MaxURLLength,
+			MaxConcurrentStreams: lim.MaxConcurrentStreams, MaxConnections: lim.MaxConnections,
+			AllowedUpgrades: lim.AllowedUpgrades, TCPRoutes: sw.TCPRoutes(i), ProxyProtocolTrustedIPs: cfg.TrustedIPs(),
+			HTTPConnections: sw.CountConnections(ep.Name, "HTTP", reg.OpenConnections(ep.Name, "HTTP")),
+			TCPConnections:  sw.CountConnections(ep.Name, "TCP", reg.OpenConnections(ep.Name, "TCP")),
 		}, plainHandler(static, ep.Name, sw.Handler(i, false), certs), sw.Handler(i, true), sw.GetCertificate)
 		if err != nil {
 			return err
 		}
 		listeners = append(listeners, l)
 	}
-	udpListeners, err := listenUDP(static, static.UDPEntryPointNames(), sw, log)
+	udpListeners, err := listenUDP(static, static.UDPEntryPointNames(), sw, log, reg)
 	if err != nil {
 		return err
 	}
 	var apiLn net.Listener
-	if static.API != nil {
+	if static.API != nil && static.API.Insecure {
 		if apiLn, err = net.Listen("tcp", static.API.Address); err != nil {
 			return fmt.Errorf("api: listen on %s: %w", static.API.Address, err)
 		}
 	}
 
-	provs := buildProviders(static, log)
+	var metricsLn net.Listener
+	if p := static.Prometheus(); p != nil && p.Address != "" {
+		if metricsLn, err = net.Listen("tcp", p.Address); err != nil {
+			return fmt.Errorf("metrics: listen on %s: %w", p.Address, err)
+		}
+	}
+
+	provs := buildProviders(static, log, reg)
 	updates := make(chan providers.Update, 16)
 	merger := merge.New(log.Named("merge"), merge.Options{
 		Debounce: time.Duration(static.Providers.Debounce), MaxWait: time.Duration(static.Providers.MaxWait),
+		OnUpdate: func(p string) { reg.ProviderUpdated(p, time.Now()); sw.ProviderUpdated(p) },
 	})
 	ready := make(chan struct{})
 	if len(provs) == 0 {
@@ -150,39 +187,60 @@ func serve(ctx context.Context, static *configs.Static) error {
 	if certs != nil {
 		g.Go(func() error { return certs.Run(gctx) })
 	}
+	if metricsLn != nil {
+		g.Go(func() error { return serveMetrics(gctx, metricsLn, reg, log.Named("metrics")) })
+	}
 	if apiLn != nil {
-		g.Go(func() error { return serveAPI(gctx, apiLn, sw, log.Named("api"), apiOpts...) })
+		g.Go(func() error {
+			return serveAPI(gctx, apiLn, sw, log.Named("api"), insecureAPIOptions(static, apiOpts)...)
+		})
 	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
 }
 
-func buildProviders(static *configs.Static, log *zap.Logger) []providers.Provider {
+func buildProviders(static *configs.Static, log *zap.Logger, reg *metrics.Registry) []providers.Provider {
 	var out []providers.Provider
+	if p := newInternalProvider(static); p != nil {
+		out = append(out, p)
+	}
+	plog := func(name string) *zap.Logger { return providerLogger(log, name, reg) }
 	if f := static.Providers.File; f != nil {
-		out = append(out, file.New(log.Named("provider.file"), file.Options{
-			Filename: f.Filename, Directory: f.Directory, Watch: f.Watches(),
+		out = append(out, file.New(plog("file"), file.Options{
+			Filename: f.Filename, Directory: f.Directory, Watch: f.Watches(), EmptyGrace: f.EmptyGraceDuration(),
 		}))
 	}
 	if d := static.Providers.Docker; d != nil {
-		out = append(out, docker.New(log.Named("provider.docker"), *d))
+		out = append(out, docker.New(plog("docker"), *d))
 	}
 	if c := static.Providers.ConsulCatalog; c != nil {
-		out = append(out, consul.NewCatalog(log.Named("provider.consulcatalog"), *c))
+		out = append(out, consul.NewCatalog(plog("consulcatalog"), *c))
 	}
 	if c := static.Providers.Consul; c != nil {
-		out = append(out, consul.NewKV(log.Named("provider.consul"), *c))
+		out = append(out, consul.NewKV(plog("consul"), *c))
 	}
 	if e := static.Providers.Etcd; e != nil {
-		out = append(out, etcd.New(log.Named("provider.etcd"), *e))
+		out = append(out, etcd.New(plog("etcd"), *e))
+	}
+	if k := static.Providers.KubernetesIngress; k != nil {
+		out = append(out, ingress.New(plog("kubernetesingress"), *k))
+	}
+	if k := static.KubernetesGatewayOptions(); k != nil {
+		out = append(out, gateway.New(plog("kubernetesgateway"), *k))
 	}
 	return out
 }
 
 func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *zap.Logger, opts ...api.Option) error {
-	srv := &http.Server{Handler: api.Handler(sw, opts...), ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log)}
-	log.Info("api listening", zap.Stringer("address", ln.Addr()))
+	return servePlain(ctx, ln, api.Handler(sw, opts...), log, "api")
+}
+
+// servePlain serves h on a plain listener until ctx ends; what names it
+// in the log and in errors.
+func servePlain(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger, what string) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log)}
+	log.Info(what+" listening", zap.Stringer("address", ln.Addr()))
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -190,7 +248,7 @@ func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *za
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("api: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
@@ -233,7 +291,7 @@ func newLogger(cfg configs.LogConfig, w io.Writer) (*zap.Logger, error) {
 		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level)), nil
+	return zap.New(newRedactCore(zapcore.NewCore(enc, zapcore.AddSync(w), level))), nil
 }
 
 // qualifyProblems qualifies the object names of a provider's problems.

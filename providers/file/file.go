@@ -30,6 +30,12 @@ type Options struct {
 	Directory string `json:"directory,omitempty"`
 	// Watch re-reads the files when they change.
 	Watch bool `json:"watch,omitempty"`
+	// EmptyGrace is how long a watched file that becomes empty (no bytes,
+	// or only white space and comments) keeps serving its previous
+	// configuration before the empty one is applied; content written
+	// within it replaces the previous configuration directly. Zero applies
+	// an empty file at once. The static configuration's default is 1s.
+	EmptyGrace time.Duration `json:"emptyGrace,omitempty"`
 }
 
 // Timings of the watch loop.
@@ -106,7 +112,19 @@ type run struct {
 func (r *run) loop(ctx context.Context) error {
 	coalesceTimer := time.NewTimer(time.Hour)
 	coalesceTimer.Stop()
+	// graceTimer fires when a file held empty is to be applied.
+	graceTimer := time.NewTimer(time.Hour)
+	graceTimer.Stop()
 	armed := false
+	refresh := func() bool {
+		if !r.send(ctx) {
+			return false
+		}
+		if until := r.loader.holdUntil; !until.IsZero() {
+			graceTimer.Reset(time.Until(until))
+		}
+		return true
+	}
 	retry := time.NewTicker(rewatch)
 	defer retry.Stop()
 	arm := func() {
@@ -135,7 +153,11 @@ func (r *run) loop(ctx context.Context) error {
 			arm()
 		case <-coalesceTimer.C:
 			armed = false
-			if !r.send(ctx) {
+			if !refresh() {
+				return nil
+			}
+		case <-graceTimer.C:
+			if !refresh() {
 				return nil
 			}
 		case <-retry.C:

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -38,20 +39,31 @@ func Load(opts Options) (*Result, error) {
 
 // loader reads files and remembers, per file, the last content that
 // parsed, so that a file saved with a syntax error keeps serving its
-// previous version.
+// previous version, and a file emptied for a moment (see empty.go) keeps
+// serving it for the empty grace.
 type loader struct {
 	log   *zap.Logger
 	files map[string]*fileState
+	grace time.Duration    // Options.EmptyGrace of the current load
+	now   func() time.Time // the clock; time.Now but in tests
+	// holdUntil is, after a load, when the earliest held empty file is to
+	// be applied; zero when none is held.
+	holdUntil time.Time
 }
 
 type fileState struct {
 	data   []byte          // last content read
 	good   *fileConfig     // last content that parsed; nil if none yet
 	broken *config.Problem // why data does not parse; nil if it does
+	blank  bool            // good was parsed from a blank file
+	// emptySince is when the file was first seen blank while good held a
+	// configuration, which it keeps serving until the grace ends; zero
+	// when not holding.
+	emptySince time.Time
 }
 
 func newLoader(log *zap.Logger) *loader {
-	return &loader{log: log, files: map[string]*fileState{}}
+	return &loader{log: log, files: map[string]*fileState{}, now: time.Now}
 }
 
 // check validates the options.
@@ -70,6 +82,7 @@ func (l *loader) load(opts Options) (*Result, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	l.grace, l.holdUntil = opts.EmptyGrace, time.Time{}
 	paths, err := list(opts)
 	if err != nil {
 		l.files = map[string]*fileState{}
@@ -121,17 +134,28 @@ func (l *loader) load(opts Options) (*Result, error) {
 	return res, nil
 }
 
-// update parses path's content when it changed since the last read.
+// update parses path's content when it changed since the last read. A
+// file that became blank keeps its previous configuration for the empty
+// grace (holdEmpty).
 func (l *loader) update(path string, data []byte) *fileState {
 	st := l.files[path]
 	if st != nil && bytes.Equal(st.data, data) {
-		return st
+		return l.settleEmpty(path, st)
 	}
 	if st == nil {
 		st = &fileState{}
 		l.files[path] = st
 	}
 	st.data = data
+	if l.holdEmpty(path, st) {
+		return l.settleEmpty(path, st)
+	}
+	return l.parse(path, st)
+}
+
+// parse parses st.data, keeping the last good content when it does not parse.
+func (l *loader) parse(path string, st *fileState) *fileState {
+	data := st.data
 	fc, err := parseFile(path, data)
 	if err != nil {
 		p := syntaxProblem(path, err)
@@ -147,7 +171,7 @@ func (l *loader) update(path string, data []byte) *fileState {
 		l.log.Error("file does not parse", fields...)
 		return st
 	}
-	st.good, st.broken = fc, nil
+	st.good, st.broken, st.blank = fc, nil, isBlank(data)
 	for _, p := range fc.problems {
 		l.log.Warn("configuration problem", zap.String("file", path), zap.String("problem", p.Error()))
 	}

@@ -196,6 +196,9 @@ func TestProblemsNameTheLabel(t *testing.T) {
 		{map[string]string{"ferry.enable": "true", "ferry.http.routers.web.rulee": "Host(`x`)"}, `label ferry.http.routers.web.rulee="Host(` + "`x`" + `)": unknown key`},
 		{map[string]string{"ferry.enable": "true", "ferry.http.routers.web.rule": "Host(`x`"}, `label ferry.http.routers.web.rule="Host(` + "`x`" + `"`},
 		{map[string]string{"ferry.enable": "true", "ferry.http.services.s.loadbalancer.server.port": "x"}, `label ferry.http.services.s.loadbalancer.server.port="x": not a port number`},
+		// A credential's value is never quoted.
+		{map[string]string{"ferry.enable": "true", "ferry.http.middlewares.h.headers.customrequestheaderz.Authorization": "Bearer tok"},
+			`label ferry.http.middlewares.h.headers.customrequestheaderz.Authorization="<redacted>": unknown key`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -56,6 +56,9 @@ func (b *builder) describe(path []string) string {
 	if !ok {
 		return "label " + key
 	}
+	if config.IsSecretName(key[strings.LastIndexAny(key, "./")+1:]) {
+		value = config.RedactedText // e.g. …customrequestheaders.authorization
+	}
 	return fmt.Sprintf("label %s=%q", key, value)
 }
 

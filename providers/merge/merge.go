@@ -33,6 +33,9 @@ type Options struct {
 	// and the snapshot that includes it, so that a chatty provider cannot
 	// hold back everyone else. Zero (or negative) means 1s.
 	MaxWait time.Duration
+	// OnUpdate, when set, is told every update received, by provider, before
+	// it is merged (for metrics). It must not block.
+	OnUpdate func(provider string)
 }
 
 // Snapshot is the merged view of all providers. A Snapshot and everything
@@ -61,6 +64,7 @@ type Merger struct {
 	log      *zap.Logger
 	debounce time.Duration
 	maxWait  time.Duration
+	onUpdate func(provider string)
 }
 
 // New returns a Merger that logs to log (nil discards logs).
@@ -74,7 +78,7 @@ func New(log *zap.Logger, opts Options) *Merger {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	return &Merger{log: log, debounce: opts.Debounce, maxWait: opts.MaxWait}
+	return &Merger{log: log, debounce: opts.Debounce, maxWait: opts.MaxWait, onUpdate: opts.OnUpdate}
 }
 
 // Run reads updates until ctx ends or in is closed, and calls apply with
@@ -179,6 +183,9 @@ func (m *Merger) accept(st *state, u providers.Update) bool {
 	if u.Provider == "" {
 		m.log.Warn("update without a provider name dropped")
 		return false
+	}
+	if m.onUpdate != nil {
+		m.onUpdate(u.Provider)
 	}
 	if !st.accept(u) {
 		m.log.Debug("unchanged update dropped", zap.String("provider", u.Provider))

@@ -5,45 +5,49 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/ferryproxy/ferry/router"
 	"github.com/ferryproxy/ferry/router/config"
 )
 
 // Handler returns the API handler for the switcher's live table; opts
-// add endpoints.
+// add endpoints. Every definition it shows comes from the table's
+// configuration with its secrets redacted (config.Config.Redacted), and
+// every server URL and error message passes through config.RedactURL or
+// config.RedactText.
 func Handler(sw *router.Switcher, opts ...Option) http.Handler {
 	mux := http.NewServeMux()
 	for _, o := range opts {
 		o(mux)
 	}
+	v := &viewer{sw: sw}
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("OK"))
 	})
 	mux.HandleFunc("GET /api/http/routers", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, sw.Table().Routers())
+		writeJSON(w, v.view().routers())
 	})
 	mux.HandleFunc("GET /api/http/routers/{name}", func(w http.ResponseWriter, r *http.Request) {
-		writeOne(w, sw.Table().Routers(), r.PathValue("name"), func(v router.RouterInfo) string { return v.Name })
+		writeOne(w, v.view().routers(), r.PathValue("name"), func(v router.RouterInfo) string { return v.Name })
 	})
 	mux.HandleFunc("GET /api/http/services", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, sw.Table().Services())
+		writeJSON(w, v.view().services())
 	})
 	mux.HandleFunc("GET /api/http/services/{name}", func(w http.ResponseWriter, r *http.Request) {
-		writeOne(w, sw.Table().Services(), r.PathValue("name"), func(v router.ServiceInfo) string { return v.Name })
+		writeOne(w, v.view().services(), r.PathValue("name"), func(v router.ServiceInfo) string { return v.Name })
 	})
 	mux.HandleFunc("GET /api/http/middlewares", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, middlewares(sw.Table()))
+		writeJSON(w, v.view().middlewares())
 	})
 	mux.HandleFunc("GET /api/http/middlewares/{name}", func(w http.ResponseWriter, r *http.Request) {
-		writeOne(w, middlewares(sw.Table()), r.PathValue("name"), func(v router.MiddlewareInfo) string { return v.Name })
+		writeOne(w, v.view().middlewares(), r.PathValue("name"), func(v router.MiddlewareInfo) string { return v.Name })
 	})
-	addTCP(mux, sw)
-	addUDP(mux, sw)
+	addTCP(mux, v)
+	addUDP(mux, v)
+	addLive(mux, v) // overview, events, explain (live.go)
 	mux.HandleFunc("GET /api/rawdata", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, rawData(sw.Table()))
+		writeJSON(w, rawData(v.view()))
 	})
 	return mux
 }
@@ -57,25 +61,22 @@ type RawData struct {
 	Problems    []config.Problem                 `json:"problems"`
 }
 
-func rawData(t *router.Table) RawData {
+func rawData(v *view) RawData {
 	d := RawData{
 		Routers:     map[string]router.RouterInfo{},
 		Services:    map[string]router.ServiceInfo{},
 		Middlewares: map[string]router.MiddlewareInfo{},
-		TLS:         t.Config().TLS,
-		Problems:    t.Problems(),
+		TLS:         v.cfg.TLS,
+		Problems:    v.problems(),
 	}
-	for _, r := range t.Routers() {
+	for _, r := range v.routers() {
 		d.Routers[r.Name] = r
 	}
-	for _, s := range t.Services() {
+	for _, s := range v.services() {
 		d.Services[s.Name] = s
 	}
-	for _, m := range middlewares(t) {
+	for _, m := range v.middlewares() {
 		d.Middlewares[m.Name] = m
-	}
-	if d.Problems == nil {
-		d.Problems = []config.Problem{}
 	}
 	return d
 }
@@ -96,25 +97,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
-}
-
-// middlewares returns the table's middlewares with secrets redacted: the
-// password hashes of basicAuth users are never shown.
-func middlewares(t *router.Table) []router.MiddlewareInfo {
-	out := t.Middlewares()
-	for i, m := range out {
-		if m.Middleware == nil || m.BasicAuth == nil || len(m.BasicAuth.Users) == 0 {
-			continue
-		}
-		def := *m.Middleware
-		auth := *def.BasicAuth
-		auth.Users = make([]string, len(m.BasicAuth.Users))
-		for j, u := range m.BasicAuth.Users {
-			name, _, _ := strings.Cut(u, ":")
-			auth.Users[j] = name + ":<redacted>"
-		}
-		def.BasicAuth = &auth
-		out[i].Middleware = &def
-	}
-	return out
 }

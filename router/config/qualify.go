@@ -11,6 +11,14 @@ func Qualify(name, provider string) string {
 	return name + "@" + provider
 }
 
+// Internal is the provider of Ferry's own services (api@internal,
+// dashboard@internal, prometheus@internal, ping@internal) and of the
+// routers Ferry adds for them.
+const Internal = "internal"
+
+// IsInternal reports whether name is one of Ferry's own services.
+func IsInternal(name string) bool { return ProviderOf(name) == Internal }
+
 // ProviderOf returns the provider part of a qualified name, "" if none.
 func ProviderOf(name string) string {
 	if i := strings.LastIndexByte(name, '@'); i >= 0 {

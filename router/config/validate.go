@@ -79,7 +79,7 @@ func Validate(c *Config) []Problem {
 		}
 		if r.Service == "" {
 			add(KindRouter, name, "service", "no service")
-		} else if _, ok := c.HTTP.Services[r.Service]; !ok {
+		} else if _, ok := c.HTTP.Services[r.Service]; !ok && !IsInternal(r.Service) {
 			add(KindRouter, name, "service", "service %q does not exist", r.Service)
 		}
 		for i, m := range r.Middlewares {

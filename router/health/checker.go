@@ -124,6 +124,8 @@ type Checker struct {
 	target *url.URL // the probe's URL
 	host   string   // the probe's Host header
 	log    *zap.Logger
+	// onChange is told every change of state; nil: nobody listens.
+	onChange func(service, url string, to State)
 
 	state atomic.Uint32
 
@@ -263,6 +265,9 @@ func (c *Checker) record(err error) {
 	c.mu.Unlock()
 	if prev == next {
 		return
+	}
+	if c.onChange != nil {
+		c.onChange(c.key.Service, c.key.URL, next)
 	}
 	fields := []zap.Field{zap.String("service", c.key.Service), zap.String("server", c.key.URL),
 		zap.String("from", prev.String()), zap.String("to", next.String())}

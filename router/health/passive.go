@@ -60,10 +60,11 @@ func (e *Ejection) Ejected(now int64) bool {
 // so that callers can skip reading the clock when it is not.
 func (e *Ejection) Active() bool { return e.until.Load() != 0 }
 
-// Succeeded records a successful request.
-func (e *Ejection) Succeeded(log *zap.Logger, service, server string) {
+// Succeeded records a successful request. It reports whether the
+// server came back into rotation.
+func (e *Ejection) Succeeded(log *zap.Logger, service, server string) bool {
 	if e.until.Load() == 0 {
-		return
+		return false
 	}
 	e.mu.Lock()
 	restored := false
@@ -77,11 +78,13 @@ func (e *Ejection) Succeeded(log *zap.Logger, service, server string) {
 	if restored {
 		log.Info("server back in rotation after passive ejection", zap.String("service", service), zap.String("server", server))
 	}
+	return restored
 }
 
 // Failed records a failed request and ejects the server when the failures
-// reach the limit within the window, or when it fails on probation.
-func (e *Ejection) Failed(p Passive, reason string, log *zap.Logger, service, server string) {
+// reach the limit within the window, or when it fails on probation. It
+// reports whether the server was ejected.
+func (e *Ejection) Failed(p Passive, reason string, log *zap.Logger, service, server string) bool {
 	now := time.Now()
 	e.mu.Lock()
 	var ejectFor time.Duration
@@ -116,6 +119,7 @@ func (e *Ejection) Failed(p Passive, reason string, log *zap.Logger, service, se
 		log.Warn("server ejected after failed requests", zap.String("service", service), zap.String("server", server),
 			zap.Duration("for", ejectFor), zap.String("reason", reason))
 	}
+	return ejectFor > 0
 }
 
 // EjectionStatus is an ejection's state as the API shows it.

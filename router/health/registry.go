@@ -18,6 +18,8 @@ type Registry struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 
+	onChange func(service, url string, to State)
+
 	mu       sync.Mutex
 	checkers map[Key]*Checker
 	wg       sync.WaitGroup
@@ -29,6 +31,9 @@ type Options struct {
 	Transport http.RoundTripper
 	// H2C sends probes to h2c:// servers.
 	H2C http.RoundTripper
+	// OnChange, when set, is told every change of a server's state (for
+	// metrics). It must not block.
+	OnChange func(service, url string, to State)
 }
 
 // NewRegistry returns an empty registry.
@@ -41,7 +46,7 @@ func NewRegistry(log *zap.Logger, opts Options) *Registry {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Registry{log: log, clients: newClients(opts.Transport, opts.H2C), ctx: ctx, cancel: cancel,
-		checkers: make(map[Key]*Checker)}
+		checkers: make(map[Key]*Checker), onChange: opts.OnChange}
 }
 
 // Checker returns the checker for key, creating it when there is none.
@@ -58,6 +63,7 @@ func (r *Registry) Checker(key Key, check Check, initial State) (*Checker, error
 	if err != nil {
 		return nil, err
 	}
+	c.onChange = r.onChange
 	r.checkers[key] = c
 	return c, nil
 }

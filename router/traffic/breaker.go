@@ -1,7 +1,6 @@
 package traffic
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/fault"
 )
 
 // Circuit breaker states.
@@ -118,7 +118,9 @@ func (b *breaker) wrap(next http.Handler) http.Handler {
 		bw := b.pool.Get().(*breakerWriter)
 		*bw = breakerWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
-			b.done(start, bw.status, bw.netErr)
+			if !bw.clientFault { // a client's fault says nothing about the servers
+				b.done(start, bw.status, bw.netErr)
+			}
 			*bw = breakerWriter{}
 			b.pool.Put(bw)
 		}()
@@ -181,9 +183,10 @@ func (b *breaker) done(start int64, status int, netErr bool) {
 // failed to reach a server.
 type breakerWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
-	netErr bool
+	status      int
+	wrote       bool
+	netErr      bool
+	clientFault bool
 }
 
 var (
@@ -191,10 +194,14 @@ var (
 	_ http.Flusher     = (*breakerWriter)(nil)
 )
 
-// SetProxyError counts a network error, unless the client went away, and
-// passes it on.
+// SetProxyError counts a network error, or leaves the request out of the
+// record when the client is to blame, and passes the error on.
 func (w *breakerWriter) SetProxyError(err error) {
-	w.netErr = w.netErr || !errors.Is(err, context.Canceled)
+	if fault.IsClient(err) {
+		w.clientFault = true
+	} else {
+		w.netErr = true
+	}
 	SetProxyError(w.ResponseWriter, err)
 }
 

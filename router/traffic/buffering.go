@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/fault"
 )
 
 const (
@@ -105,10 +106,7 @@ func (b *buffer) wrap(next http.Handler) http.Handler {
 					plain(w, http.StatusRequestEntityTooLarge)
 					return
 				}
-				if ce := b.log.Check(zap.DebugLevel, "reading request body"); ce != nil {
-					ce.Write(zap.Error(err))
-				}
-				plain(w, http.StatusBadRequest)
+				clientFailed(w, r, err)
 				return
 			}
 		}
@@ -125,9 +123,10 @@ func (b *buffer) wrap(next http.Handler) http.Handler {
 			bw.reset(b.memResp, b.maxResp)
 			next.ServeHTTP(bw, req)
 			if b.retry == nil || attempt >= maxBufferAttempts || r.Context().Err() != nil ||
-				!b.retry(&bufState{attempts: attempt, code: bw.status, netErr: bw.proxyErr != nil}) {
+				!b.retry(&bufState{attempts: attempt, code: bw.status, netErr: bw.proxyErr != nil && !fault.IsClient(bw.proxyErr)}) {
 				break
 			}
+			NoteRetry(w)
 		}
 		bw.sendTo(w, r, b.log)
 	})
@@ -141,6 +140,19 @@ func (b *buffer) release(bw *bufferWriter) {
 	}
 	bw.proxyErr = nil
 	b.pool.Put(bw)
+}
+
+// clientFailed answers a request whose body could not be read: the
+// client's fault, classified and passed on like a proxy error.
+func clientFailed(w http.ResponseWriter, r *http.Request, err error) {
+	fe := &fault.Error{Kind: fault.Classify(r, &fault.BodyError{Err: err}), Err: err}
+	SetProxyError(w, fe)
+	w.Header()["Connection"] = []string{"close"}
+	if fe.Kind == fault.ClientGone {
+		w.WriteHeader(fault.StatusClientClosedRequest)
+		return
+	}
+	plain(w, fe.Kind.Status())
 }
 
 // plain answers status with its text.

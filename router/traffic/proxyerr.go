@@ -29,3 +29,25 @@ func SetProxyError(w http.ResponseWriter, err error) bool {
 	}
 	return false
 }
+
+// RetryNoter is implemented by response writers that count retried
+// attempts (the router's recorder, for metrics).
+type RetryNoter interface {
+	NoteRetry()
+}
+
+// NoteRetry tells the first RetryNoter in w's chain of wrapped writers that
+// an attempt is being retried.
+func NoteRetry(w http.ResponseWriter) {
+	for w != nil {
+		if n, ok := w.(RetryNoter); ok {
+			n.NoteRetry()
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}

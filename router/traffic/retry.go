@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/fault"
 )
 
 // defaultRetryBodyBytes bounds the request body kept for replay by default.
@@ -130,6 +131,7 @@ func (rt *retrier) wrap(next http.Handler) http.Handler {
 				rw.giveUp()
 				return
 			}
+			NoteRetry(w)
 		}
 	})
 }
@@ -191,7 +193,7 @@ func (rw *retryWriter) mayRetry() bool {
 
 // SetProxyError is called by the proxy before it answers 502/504.
 func (rw *retryWriter) SetProxyError(err error) {
-	if !rw.rt.noNetwork && rw.mayRetry() {
+	if !rw.rt.noNetwork && !fault.IsClient(err) && rw.mayRetry() {
 		rw.swallow, rw.retry, rw.err = true, true, err
 		return
 	}

@@ -37,11 +37,20 @@ type Options struct {
 	// Route returns the entry point's current route, nil when no UDP router
 	// serves it. It is called for every datagram from a client.
 	Route func() *Route
+	// Sessions, when set, counts the open sessions (a Prometheus gauge).
+	Sessions interface {
+		Inc()
+		Dec()
+	}
 }
 
 // Listener is a UDP entry point: it reads client datagrams and forwards
 // them through the client's session.
 type Listener struct {
+	sessionGauge interface {
+		Inc()
+		Dec()
+	}
 	log     *zap.Logger
 	conn    *net.UDPConn
 	route   func() *Route
@@ -72,7 +81,7 @@ func Listen(log *zap.Logger, opts Options) (*Listener, error) {
 		return nil, fmt.Errorf("udp: entry point %s: listen on %s: %w", opts.Name, opts.Address, err)
 	}
 	l := &Listener{log: log, conn: conn, route: opts.Route, timeout: opts.Timeout, max: opts.MaxSessions,
-		sessions: make(map[netip.AddrPort]*session)}
+		sessions: make(map[netip.AddrPort]*session), sessionGauge: opts.Sessions}
 	if l.timeout <= 0 {
 		l.timeout = DefaultTimeout
 	}
@@ -178,6 +187,9 @@ func (l *Listener) forward(ctx context.Context, wg *sync.WaitGroup, client netip
 	l.sessions[client] = s // only this goroutine adds sessions
 	l.mu.Unlock()
 	wg.Add(1)
+	if l.sessionGauge != nil {
+		l.sessionGauge.Inc()
+	}
 	go l.relay(wg, s)
 	_, _ = up.Write(data)
 }
@@ -186,6 +198,9 @@ func (l *Listener) forward(ctx context.Context, wg *sync.WaitGroup, client netip
 // session has been idle for the timeout or its socket is closed.
 func (l *Listener) relay(wg *sync.WaitGroup, s *session) {
 	defer wg.Done()
+	if l.sessionGauge != nil {
+		defer l.sessionGauge.Dec()
+	}
 	buf := make([]byte, maxDatagram)
 	for {
 		_ = s.up.SetReadDeadline(time.Unix(0, s.last.Load()).Add(l.timeout))

@@ -80,6 +80,7 @@ providers:
     filename: "$tmp/dynamic.yaml"
     watch: false
 api:
+  insecure: true
   address: "127.0.0.1:$api"
 log:
   level: warn

@@ -138,6 +138,7 @@ providers:
     filename: "$tmp/dynamic.yaml"
     watch: false
 api:
+  insecure: true
   address: "127.0.0.1:$2"
 log:
   level: warn

@@ -34,6 +34,7 @@ providers:
     filename: dynamic.yaml
     watch: false
 api:
+  insecure: true
   address: "127.0.0.1:$api_port"
 log:
   level: warn

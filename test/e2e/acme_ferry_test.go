@@ -77,6 +77,7 @@ providers:
   file:
     filename: %q
 %sapi:
+  insecure: true
   address: %q
 log:
   level: info

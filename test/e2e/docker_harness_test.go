@@ -391,6 +391,7 @@ providers:
     endpoint: %q
 %s
 api:
+  insecure: true
   address: %q
 log:
   level: info

@@ -258,8 +258,8 @@ func TestStrictStaticConfig(t *testing.T) {
 		keyPath string
 	}{
 		{"unknown top-level key", "entryPoints:\n  web:\n    address: %q\napii:\n  address: %q\n", "apii"},
-		{"unknown nested key", "entryPoints:\n  web:\n    adress: %q\napi:\n  address: %q\n", "entryPoints.web.adress"},
-		{"unknown key under log", "entryPoints:\n  web:\n    address: %q\napi:\n  address: %q\nlog:\n  levle: info\n", "log.levle"},
+		{"unknown nested key", "entryPoints:\n  web:\n    adress: %q\napi:\n  insecure: true\n  address: %q\n", "entryPoints.web.adress"},
+		{"unknown key under log", "entryPoints:\n  web:\n    address: %q\napi:\n  insecure: true\n  address: %q\nlog:\n  levle: info\n", "log.levle"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

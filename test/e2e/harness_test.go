@@ -107,6 +107,7 @@ providers:
     filename: %q
     watch: true
 api:
+  insecure: true
   address: %q
 log:
   level: %s
@@ -183,6 +184,9 @@ func startFerryProcess(t testing.TB, staticPath, static string) *process {
 	}()
 	t.Cleanup(func() {
 		p.kill()
+		for _, problem := range jsonLogProblems(p.stderr.String()) {
+			t.Errorf("ferry log: %s", problem)
+		}
 		if t.Failed() {
 			if static != "" {
 				t.Logf("ferry static config:\n%s", static)

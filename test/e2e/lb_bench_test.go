@@ -40,7 +40,7 @@ http:
           - url: %q
           - url: %q
 `, a.URL, victim.URL))
-	lbWrite(b, static, fmt.Sprintf("entryPoints:\n  web:\n    address: %q\nproviders:\n  file:\n    filename: %q\napi:\n  address: %q\nlog:\n  level: warn\n", web, dynPath, api))
+	lbWrite(b, static, fmt.Sprintf("entryPoints:\n  web:\n    address: %q\nproviders:\n  file:\n    filename: %q\napi:\n  insecure: true\n  address: %q\nlog:\n  level: warn\n", web, dynPath, api))
 	startFerryProcess(b, static, "")
 	status := func() string {
 		resp, err := http.Get("http://" + api + "/api/http/services/app@file")

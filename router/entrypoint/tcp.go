@@ -1,4 +1,4 @@
-package router
+package entrypoint
 
 import (
 	"bufio"
@@ -21,17 +21,6 @@ import (
 // acmeALPN is the protocol of TLS-ALPN-01 validations; those connections
 // always go to the TLS server, which answers them.
 const acmeALPN = "acme-tls/1"
-
-// NetConn returns the wrapped connection, so that half-close reaches it.
-func (c *peekedConn) NetConn() net.Conn { return c.Conn }
-
-// CloseWrite closes the write half of the underlying connection.
-func (c *peekedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
 
 // beforePeek runs before a connection's first byte is read. It reads the
 // PROXY header of a trusted peer, rejects a PROXY header from any other,
@@ -97,7 +86,10 @@ func (l *Listener) serveTCP(c net.Conn, r *tcp.Route) {
 		return
 	}
 	defer l.tcpConns.remove(c)
-	getCert := l.secure.TLSConfig.GetCertificate
+	if cc := innermost(c); cc != nil {
+		cc.recount(l.opts.TCPConnections)
+	}
+	getCert := l.tlsConfig.GetCertificate
 	r.Serve(context.Background(), c, tcp.ServeOptions{Idle: l.opts.IdleTimeout, HandshakeTimeout: l.opts.PeekTimeout,
 		GetCertificate: getCert, Log: l.log, Buffers: &l.tcpConns.buffers})
 }

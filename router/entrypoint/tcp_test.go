@@ -1,4 +1,4 @@
-package router
+package entrypoint_test
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/ferryproxy/ferry/router"
 	"github.com/ferryproxy/ferry/router/config"
+	"github.com/ferryproxy/ferry/router/entrypoint"
 	"github.com/ferryproxy/ferry/router/proxyproto"
 )
 
@@ -41,24 +43,24 @@ func echoBackend(t *testing.T) string {
 }
 
 func TestListenerTCP(t *testing.T) {
-	cert, err := DefaultCertificate()
+	cert, err := router.DefaultCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := []EntryPoint{{Name: "ep"}}
-	sw := NewSwitcher(zap.NewNop(), SwitcherOptions{EntryPoints: eps, Transports: NewTransports(), DefaultCertificate: cert})
+	eps := []router.EntryPoint{{Name: "ep"}}
+	sw := router.NewSwitcher(zap.NewNop(), router.SwitcherOptions{EntryPoints: eps, Transports: router.NewTransports(), DefaultCertificate: cert})
 	echo := echoBackend(t)
-	sw.Apply(Input{Config: &config.Config{TCP: config.TCP{
+	sw.Apply(router.Input{Config: &config.Config{TCP: config.TCP{
 		Routers: map[string]*config.TCPRouter{
 			"term": {Rule: "HostSNI(`term.test`)", Service: "echo", TLS: &config.TCPRouterTLS{}},
 			"raw":  {Rule: "HostSNI(`*`)", Service: "echo"},
 		},
-		Services: map[string]*config.TCPService{"echo": tcpLB(echo)},
+		Services: map[string]*config.TCPService{"echo": {LoadBalancer: &config.TCPLoadBalancer{Servers: []config.TCPServer{{Address: echo}}}}},
 	}}})
 	if ps := sw.Table().Problems(); len(ps) > 0 {
 		t.Fatalf("problems: %v", ps)
 	}
-	l, err := Listen(zap.NewNop(), ListenerOptions{Name: "ep", Address: "127.0.0.1:0", GraceTimeout: 300 * time.Millisecond,
+	l, err := entrypoint.Listen(zap.NewNop(), entrypoint.Options{Name: "ep", Address: "127.0.0.1:0", GraceTimeout: 300 * time.Millisecond,
 		TCPRoutes: sw.TCPRoutes(0), ProxyProtocolTrustedIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
 		sw.Handler(0, false), sw.Handler(0, true), sw.GetCertificate)
 	if err != nil {
