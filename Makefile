@@ -4,7 +4,7 @@ BIN     := bin/ferry
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test unit e2e e2e-kube chaos bench lint fuzz demo clean
+.PHONY: build test unit e2e e2e-kube chaos bench lint fuzz demo image clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ferry
@@ -29,10 +29,10 @@ unit:
 e2e: build
 	bash test/etcd/ensure-etcd.sh >/dev/null || exit 1; ( $(KUBE_E2E) ) & kube=$$!; \
 	  consul=$$(bash test/consul/ensure-consul.sh) && etcd=$$(bash test/etcd/ensure-etcd.sh) && \
-	  pebble=$$(bash test/pebble/ensure-pebble.sh) && prom=$$(bash test/prometheus/ensure-prometheus.sh) && \
+	  pebble=$$(bash test/pebble/ensure-pebble.sh) && knot=$$(bash test/knot/ensure-knot.sh) && prom=$$(bash test/prometheus/ensure-prometheus.sh) && \
 	  chromium=$$(bash test/chromium/ensure-chromium.sh) && \
 	  dockerhost=$$(bash test/docker/engine.sh) && DOCKER_HOST=$$dockerhost FERRY_DOCKER_REQUIRED=1 \
-	  FERRY_PEBBLE_BIN=$$pebble FERRY_CONSUL_BIN=$$consul FERRY_ETCD_BIN=$$etcd \
+	  FERRY_PEBBLE_BIN=$$pebble FERRY_KNOT_BIN=$$knot FERRY_CONSUL_BIN=$$consul FERRY_ETCD_BIN=$$etcd \
 	  FERRY_PROMETHEUS_BIN=$$prom FERRY_PROMETHEUS_REQUIRED=1 FERRY_CHROMIUM_BIN=$$chromium FERRY_CHROMIUM_REQUIRED=1 \
 	  $(GO) test -count=1 -timeout 15m -skip '^TestKube' ./test/...; rc=$$?; \
 	  wait $$kube; krc=$$?; [ $$rc -eq 0 ] && [ $$krc -eq 0 ]
@@ -82,6 +82,21 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseClientHello -fuzztime=30s ./router/tcp/
 	$(GO) test -run='^$$' -fuzz=FuzzRead -fuzztime=30s ./router/proxyproto/
 	$(GO) test -run='^$$' -fuzz=FuzzParseYAMLDecode -fuzztime=30s ./providers/decode/
+
+# image: the container image (Dockerfile), FROM scratch: the static binary
+# (CGO_ENABLED=0) and the build machine's CA bundle, put in a build context of
+# their own (IMAGE_CONTEXT) so that nothing is pulled. IMAGE names it;
+# IMAGE_FLAGS are more docker build flags (--label ...).
+IMAGE         ?= ferry:$(VERSION)
+IMAGE_CONTEXT ?= bin/image
+IMAGE_FLAGS   ?=
+CA_BUNDLE     ?= /etc/ssl/certs/ca-certificates.crt
+
+image:
+	mkdir -p $(IMAGE_CONTEXT)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(IMAGE_CONTEXT)/ferry ./cmd/ferry
+	cp $(CA_BUNDLE) $(IMAGE_CONTEXT)/ca-certificates.crt
+	docker build $(IMAGE_FLAGS) -f Dockerfile -t $(IMAGE) $(IMAGE_CONTEXT)
 
 # demo: Ferry on the embedded example configuration in front of two demo backends.
 demo: build

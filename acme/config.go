@@ -43,6 +43,12 @@ type Config struct {
 	// TLSChallenge, when set, answers the TLS-ALPN-01 challenge on every
 	// entry point's TLS connections (the CA connects to port 443).
 	TLSChallenge *TLSChallenge `json:"tlsChallenge"`
+	// DNSChallenge, when set, solves every name with the DNS-01 challenge
+	// through a DNS provider (the only challenge for wildcard names).
+	DNSChallenge *DNSChallenge `json:"dnsChallenge"`
+	// OnDemand, when set, lets routers with tls.onDemand obtain
+	// certificates at the first handshake of names the ask URL allows.
+	OnDemand *OnDemand `json:"onDemand"`
 	// CACertificates are PEM files of extra roots to trust when talking to
 	// the CA server (a private or test CA), on top of the system roots.
 	CACertificates []string `json:"caCertificates"`
@@ -86,8 +92,14 @@ func (c *Config) Check(name string, entryPoints map[string]string) []string {
 	if _, ok := keyTypes[strings.ToUpper(c.KeyType)]; !ok {
 		out = append(out, fmt.Sprintf("%s.keyType: %q is not EC256, EC384, RSA2048, RSA4096 or RSA8192", at, c.KeyType))
 	}
-	if c.HTTPChallenge == nil && c.TLSChallenge == nil {
-		out = append(out, fmt.Sprintf("%s: set httpChallenge or tlsChallenge", at))
+	if c.HTTPChallenge == nil && c.TLSChallenge == nil && c.DNSChallenge == nil {
+		out = append(out, fmt.Sprintf("%s: set httpChallenge, tlsChallenge or dnsChallenge", at))
+	}
+	if c.DNSChallenge != nil {
+		out = append(out, c.DNSChallenge.check(at)...)
+	}
+	if c.OnDemand != nil {
+		out = append(out, c.OnDemand.check(at)...)
 	}
 	if h := c.HTTPChallenge; h != nil {
 		if h.EntryPoint == "" {

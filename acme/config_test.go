@@ -21,7 +21,7 @@ func TestConfigCheck(t *testing.T) {
 	}{
 		{"http challenge", Config{HTTPChallenge: &HTTPChallenge{EntryPoint: "web"}}, nil},
 		{"tls challenge, RSA", Config{TLSChallenge: &TLSChallenge{}, KeyType: "RSA2048"}, nil},
-		{"no challenge", Config{}, []string{"certificatesResolvers.le.acme: set httpChallenge or tlsChallenge"}},
+		{"no challenge", Config{}, []string{"certificatesResolvers.le.acme: set httpChallenge, tlsChallenge or dnsChallenge"}},
 		{"unknown entry point", Config{HTTPChallenge: &HTTPChallenge{EntryPoint: "nope"}},
 			[]string{`certificatesResolvers.le.acme.httpChallenge.entryPoint: entry point "nope" does not exist`}},
 		{"missing entry point", Config{HTTPChallenge: &HTTPChallenge{}},

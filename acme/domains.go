@@ -22,6 +22,9 @@ type Request struct {
 	Resolver string `json:"resolver"`
 	// Domains are the names the router needs certificates for.
 	Domains []string `json:"domains,omitempty"`
+	// OnDemand is set for a router with tls.onDemand: its other names get
+	// certificates at their first TLS handshake.
+	OnDemand bool `json:"onDemand,omitempty"`
 	// Errors say why some or all of the router's names are not requested.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -30,7 +33,7 @@ type Request struct {
 type tlsRouter struct {
 	name, resolver, rule string
 	domains              []config.Domain
-	tcp                  bool
+	tcp, onDemand        bool
 }
 
 // Want is a name to obtain a certificate for.
@@ -49,13 +52,31 @@ type Want struct {
 // whether a resolver exists. Names that may not be requested (see Decide)
 // are left out with an error, as are routers naming an unknown resolver.
 func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf func(rule string, tcp bool) ([]string, error)) []Request {
+	return RequestsWith(cfg, func(r string) Capability { return Capability{Known: known(r)} }, domainsOf)
+}
+
+// Capability is what a certificate resolver can do, as RequestsWith needs
+// it.
+type Capability struct {
+	// Known: the resolver is defined.
+	Known bool
+	// DNS01: it solves the DNS-01 challenge, so it may order wildcard names.
+	DNS01 bool
+	// OnDemand: it has onDemand.ask, so routers with tls.onDemand may use it.
+	OnDemand bool
+}
+
+// RequestsWith is Requests with what each resolver can do: wildcard names
+// need a resolver with dnsChallenge, and tls.onDemand one with onDemand.
+// A router with tls.onDemand needs no name in its rule.
+func RequestsWith(cfg *config.Config, capability func(resolver string) Capability, domainsOf func(rule string, tcp bool) ([]string, error)) []Request {
 	if cfg == nil {
 		return nil
 	}
 	var routers []tlsRouter
 	for name, r := range cfg.HTTP.Routers {
 		if r != nil && r.TLS != nil && r.TLS.CertResolver != "" {
-			routers = append(routers, tlsRouter{name: name, resolver: r.TLS.CertResolver, domains: r.TLS.Domains, rule: r.Rule})
+			routers = append(routers, tlsRouter{name: name, resolver: r.TLS.CertResolver, domains: r.TLS.Domains, rule: r.Rule, onDemand: r.TLS.OnDemand})
 		}
 	}
 	for name, r := range cfg.TCP.Routers {
@@ -63,6 +84,7 @@ func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf fu
 			routers = append(routers, tlsRouter{name: name, resolver: r.TLS.CertResolver, domains: r.TLS.Domains, rule: r.Rule, tcp: true})
 		}
 	}
+	routers = append(routers, defaultGeneratedRouter(cfg)...) // tls.stores.default.defaultGeneratedCert (defaultcert.go)
 	sort.Slice(routers, func(i, j int) bool {
 		if routers[i].name != routers[j].name {
 			return routers[i].name < routers[j].name
@@ -71,8 +93,9 @@ func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf fu
 	})
 	out := make([]Request, 0, len(routers))
 	for _, def := range routers {
-		req := Request{Router: def.name, TCP: def.tcp, Resolver: def.resolver}
-		if !known(req.Resolver) {
+		req := Request{Router: def.name, TCP: def.tcp, Resolver: def.resolver, OnDemand: def.onDemand}
+		rc := capability(req.Resolver)
+		if !rc.Known {
 			req.Errors = append(req.Errors, fmt.Sprintf("certificate resolver %q is not defined", req.Resolver))
 			out = append(out, req)
 			continue
@@ -87,7 +110,7 @@ func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf fu
 			hosts, err := domainsOf(def.rule, def.tcp)
 			if err != nil {
 				req.Errors = append(req.Errors, fmt.Sprintf("rule: %v", err))
-			} else if len(hosts) == 0 {
+			} else if len(hosts) == 0 && !def.onDemand {
 				matcher := "Host(...)"
 				if def.tcp {
 					matcher = "HostSNI(...) name"
@@ -95,6 +118,9 @@ func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf fu
 				req.Errors = append(req.Errors, "no "+matcher+" in the rule and no tls.domains: no name to request a certificate for")
 			}
 			candidates = hosts
+		}
+		if def.onDemand && !rc.OnDemand {
+			req.Errors = append(req.Errors, fmt.Sprintf("tls.onDemand: certificate resolver %q has no onDemand.ask: on-demand TLS is refused", req.Resolver))
 		}
 		seen := make(map[string]bool, len(candidates))
 		for _, c := range candidates {
@@ -105,6 +131,10 @@ func Requests(cfg *config.Config, known func(resolver string) bool, domainsOf fu
 			seen[n] = true
 			if err := Decide(n); err != nil {
 				req.Errors = append(req.Errors, err.Error())
+				continue
+			}
+			if strings.HasPrefix(n, "*.") && !rc.DNS01 {
+				req.Errors = append(req.Errors, fmt.Sprintf("%s: a wildcard name needs the DNS-01 challenge: certificate resolver %q has no dnsChallenge", n, req.Resolver))
 				continue
 			}
 			req.Domains = append(req.Domains, n)
@@ -142,14 +172,20 @@ func Wanted(reqs []Request) map[string]*Want {
 }
 
 // Decide tells whether a certificate may be requested for name, a name
-// from the configuration: it must be a valid host name or IP address, and
-// wildcards are refused because they need the DNS-01 challenge.
+// from the configuration: it must be a valid host name or IP address, or
+// a wildcard of one label (*.example.com; ordered with DNS-01 only).
 func Decide(name string) error {
+	wild := strings.HasPrefix(name, "*.")
+	host := strings.TrimPrefix(name, "*.")
 	switch {
 	case name == "":
 		return fmt.Errorf("empty name")
-	case strings.Contains(name, "*"):
-		return fmt.Errorf("%s: wildcard names need the DNS-01 challenge, which is not supported", name)
+	case strings.Contains(host, "*"):
+		return fmt.Errorf("%s: a wildcard is only allowed as the whole first label (*.example.com)", name)
+	case wild && net.ParseIP(host) != nil:
+		return fmt.Errorf("%s: not a name a certificate can be issued for", name)
+	case wild:
+		return Decide(host)
 	case net.ParseIP(name) != nil:
 		return nil
 	case !certmagic.SubjectQualifiesForCert(name) || strings.ContainsAny(name, "/:,?_") || !strings.Contains(name, "."):
@@ -181,19 +217,9 @@ func (rd *ruleDomains) get(text string, tcp bool) ([]string, error) {
 		rd.cur[key] = d
 		return d, nil
 	}
-	var d []string
-	if tcp {
-		r, err := rule.CompileTCP(text)
-		if err != nil {
-			return nil, err
-		}
-		d = r.Domains()
-	} else {
-		r, err := rule.Compile(text)
-		if err != nil {
-			return nil, err
-		}
-		d = r.Domains()
+	d, err := rule.DomainsAnySyntax(text, tcp) // v3, else a router's ruleSyntax: v2
+	if err != nil {
+		return nil, err
 	}
 	rd.cur[key] = d
 	return d, nil

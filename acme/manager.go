@@ -59,6 +59,8 @@ type Manager struct {
 	// owned by Run
 	managed map[string]*managedName
 	rules   ruleDomains
+
+	ext managerExt // on-demand TLS (ondemand.go)
 }
 
 // resolver is one certificate resolver: a certmagic configuration on the
@@ -69,6 +71,8 @@ type resolver struct {
 	issuer *certmagic.ACMEIssuer
 	http   string // entry point answering HTTP-01, "" when off
 	tls    bool   // TLS-ALPN-01 on
+
+	ext resolverExt // DNS-01 and on-demand TLS (ondemand.go)
 }
 
 type managedName struct {
@@ -95,6 +99,7 @@ func New(log *zap.Logger, opts Options) (*Manager, error) {
 		Logger:           log.Named("cache"),
 	})
 	tlsAddr := tlsChallengeAddress(opts.EntryPoints)
+	setLegoResolvers(opts.Resolvers) // dns01.go
 	for _, name := range sortedKeys(opts.Resolvers) {
 		r, err := m.newResolver(name, opts.Resolvers[name], opts.EntryPoints, tlsAddr)
 		if err != nil {
@@ -165,6 +170,9 @@ func (m *Manager) newResolver(name string, c *Config, entryPoints map[string]str
 		}
 		tmpl.AltTLSALPNPort = port
 	}
+	if err := m.extendResolver(r, c, storage, r.cfg.KeySource, &tmpl, log); err != nil { // DNS-01, on-demand (ondemand.go)
+		return nil, err
+	}
 	r.issuer = certmagic.NewACMEIssuer(r.cfg, tmpl)
 	r.cfg.Issuers = []certmagic.Issuer{r.issuer}
 	return r, nil
@@ -201,6 +209,9 @@ func (m *Manager) configForCert(cert certmagic.Certificate) (*certmagic.Config, 
 		if r := live[normalize(n)]; r != nil {
 			return r.cfg, nil
 		}
+	}
+	if c := m.onDemandConfig(cert.Names); c != nil {
+		return c, nil
 	}
 	if len(m.names) == 0 {
 		return nil, errors.New("acme: no certificate resolver")
@@ -276,7 +287,7 @@ func (m *Manager) Run(ctx context.Context) error {
 // new names are loaded from storage at once, or ordered in the background.
 func (m *Manager) reconcile(ctx context.Context, cfg *config.Config) {
 	m.rules.next()
-	reqs := Requests(cfg, m.Known, m.rules.get)
+	reqs := m.requests(cfg) // ondemand.go
 	want := Wanted(reqs)
 
 	var removed []certmagic.SubjectIssuer
@@ -362,9 +373,9 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 		return m.challengeCertificate(hello)
 	}
 	name := normalize(hello.ServerName)
-	r := (*m.live.Load())[name]
+	r := m.lookup(name) // the name's resolver, or its wildcard's (ondemand.go)
 	if r == nil {
-		return nil, nil
+		return m.onDemandCertificate(hello, name)
 	}
 	cert, err := r.cfg.GetCertificate(hello)
 	if err != nil || cert == nil || len(cert.Certificate) == 0 {

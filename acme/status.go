@@ -8,6 +8,8 @@ import (
 
 	"github.com/mholt/acmez/v3/acme"
 	"go.uber.org/zap"
+
+	"github.com/ferryproxy/ferry/router/ocsp"
 )
 
 // Certificate states, as the API shows them.
@@ -52,6 +54,11 @@ type CertificateStatus struct {
 	NotAfter *time.Time `json:"notAfter,omitempty"`
 	// Issuer is the served certificate's issuer.
 	Issuer string `json:"issuer,omitempty"`
+	// OnDemand is set for a name obtained at its first TLS handshake.
+	OnDemand bool `json:"onDemand,omitempty"`
+	// OCSP is the served certificate's OCSP staple (certmagic staples
+	// certificates whose CA names a responder).
+	OCSP *ocsp.Status `json:"ocsp,omitempty"`
 }
 
 // RouterStatus is one router's certificate state, as the API shows it.
@@ -138,6 +145,7 @@ func (m *Manager) Certificates() []CertificateStatus {
 		out = append(out, cs)
 	}
 	m.mu.Unlock()
+	out = append(out, m.onDemandStatuses()...)
 	for i := range out {
 		for _, c := range m.cache.AllMatchingCertificates(out[i].Domain) {
 			if c.Leaf == nil {
@@ -145,7 +153,8 @@ func (m *Manager) Certificates() []CertificateStatus {
 			}
 			t := c.Leaf.NotAfter
 			if out[i].NotAfter == nil || t.After(*out[i].NotAfter) {
-				out[i].NotAfter, out[i].Issuer = &t, c.Leaf.Issuer.String()
+				st := ocsp.Describe(&c.Certificate)
+				out[i].NotAfter, out[i].Issuer, out[i].OCSP = &t, c.Leaf.Issuer.String(), &st
 			}
 		}
 	}
@@ -161,6 +170,9 @@ func (m *Manager) Leaves() []*x509.Certificate {
 		names = append(names, name)
 	}
 	m.mu.Unlock()
+	for _, st := range m.onDemandStatuses() {
+		names = append(names, st.Domain)
+	}
 	var out []*x509.Certificate
 	seen := map[string]bool{}
 	for _, name := range names {
@@ -197,7 +209,7 @@ func (m *Manager) Routers() []RouterStatus {
 				rs.Status = StateObtaining
 			}
 		}
-		if len(req.Domains) == 0 && len(rs.Errors) == 0 {
+		if len(req.Domains) == 0 && len(rs.Errors) == 0 && !req.OnDemand {
 			rs.Status = StateFailed
 		}
 		out = append(out, rs)

@@ -48,7 +48,7 @@ providers:
 			d := s.Providers.Docker
 			if d == nil || d.Endpoint != tt.endpoint || !d.ExposedByDefault || d.LabelPrefix != "traefik" || d.Network != "front" ||
 				d.Watch == nil || *d.Watch || !d.UseBindPortIP || d.TLS == nil || d.TLS.CA != "/etc/docker/ca.pem" ||
-				d.Constraints != tt.constraint || !strings.Contains(d.DefaultRule, ".example") {
+				d.Constraints != tt.constraint || d.DefaultRule == nil || !strings.Contains(*d.DefaultRule, ".example") {
 				t.Errorf("docker = %+v", d)
 			}
 		})

@@ -18,6 +18,10 @@ const DefaultGraceTimeOut = 10 * time.Second
 type EntryPointHTTP struct {
 	// TLS, when present, makes every router on the entry point a TLS router.
 	TLS *EntryPointTLS `json:"tls"`
+	// Middlewares come before the own middlewares of every HTTP router on
+	// the entry point, e.g. [secure-headers@file]; a name without @ is the
+	// router's provider's.
+	Middlewares []string `json:"middlewares"`
 	// Redirections send the entry point's plain HTTP requests elsewhere.
 	Redirections *Redirections `json:"redirections"`
 	// MaxHeaderBytes bounds the size of a request's headers, request line
@@ -37,6 +41,12 @@ type EntryPointHTTP struct {
 type EntryPointTLS struct {
 	// Options names a TLS options set.
 	Options string `json:"options"`
+	// CertResolver obtains the certificates of the entry point's routers
+	// that have no tls section of their own.
+	CertResolver string `json:"certResolver"`
+	// Domains are the names those routers' certificates are requested for
+	// instead of the hosts of their rules.
+	Domains []config.Domain `json:"domains"`
 }
 
 // EntryPointHTTP2 holds an entry point's HTTP/2 options.

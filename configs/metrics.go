@@ -59,13 +59,18 @@ func (s *Static) DashboardEnabled() bool {
 	return s.API != nil && (s.API.Dashboard == nil || *s.API.Dashboard)
 }
 
+// DefaultInsecureAPIAddress is where the insecure API listens when
+// api.address is not set: Traefik's entry point "traefik".
+const DefaultInsecureAPIAddress = ":8080"
+
+// checkAPI checks the API section and fills in the insecure API's address.
 func (s *Static) checkAPI(name string) []string {
 	a := s.API
 	switch {
 	case a == nil:
 		return nil
 	case a.Insecure && a.Address == "":
-		return []string{fmt.Sprintf("%s: api.address: missing (where the insecure API listens)", name)}
+		a.Address = DefaultInsecureAPIAddress
 	case !a.Insecure && a.Address != "":
 		return []string{fmt.Sprintf("%s: api.address: a plain listener without authentication; set api.insecure: true "+
 			"to keep it, or reach the API through a router whose service is api@internal (with basicAuth, ipAllowList, TLS…)", name)}

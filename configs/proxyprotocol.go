@@ -3,7 +3,8 @@ package configs
 import (
 	"fmt"
 	"net/netip"
-	"strings"
+
+	"github.com/ferryproxy/ferry/router/config"
 )
 
 // EntryPointProxyProtocol accepts PROXY protocol headers (versions 1 and 2)
@@ -20,32 +21,17 @@ func (ep *EntryPointConfig) parseTrustedIPs() ([]netip.Prefix, error) {
 	if ep == nil || ep.ProxyProtocol == nil {
 		return nil, nil
 	}
-	out := make([]netip.Prefix, 0, len(ep.ProxyProtocol.TrustedIPs))
-	for i, s := range ep.ProxyProtocol.TrustedIPs {
-		s = strings.TrimSpace(s)
-		var p netip.Prefix
-		var err error
-		if strings.Contains(s, "/") {
-			p, err = netip.ParsePrefix(s)
-			p = p.Masked()
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(s); err == nil {
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("proxyProtocol.trustedIPs[%d]: %q is not an IP address or CIDR range", i, s)
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		out = append(out, p)
+	out, err := parsePrefixes(ep.ProxyProtocol.TrustedIPs, "proxyProtocol.trustedIPs")
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("proxyProtocol.trustedIPs: empty; list the peers allowed to send PROXY headers")
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("proxyProtocol.trustedIPs: empty; list the peers allowed to send PROXY headers")
-	}
-	return out, nil
+	return out, err
+}
+
+// parsePrefixes parses addresses and CIDR ranges; key names the list in
+// errors.
+func parsePrefixes(list []string, key string) ([]netip.Prefix, error) {
+	return config.ParseIPRanges(list, key)
 }
 
 // TrustedIPs returns the checked trusted PROXY protocol peers of an entry
@@ -53,4 +39,26 @@ func (ep *EntryPointConfig) parseTrustedIPs() ([]netip.Prefix, error) {
 func (ep *EntryPointConfig) TrustedIPs() []netip.Prefix {
 	p, _ := ep.parseTrustedIPs()
 	return p
+}
+
+// EntryPointForwardedHeaders chooses whose X-Forwarded-* headers are
+// believed (Traefik's forwardedHeaders).
+type EntryPointForwardedHeaders struct {
+	// TrustedIPs are the peers (addresses or CIDR ranges) whose X-Forwarded-*,
+	// X-Real-Ip and Forwarded headers are kept and passed on; from anyone
+	// else they are removed before routing, so that rules, middlewares and
+	// servers see only what Ferry itself sets.
+	TrustedIPs []string `json:"trustedIPs"`
+	// Insecure trusts every peer's forwarded headers.
+	Insecure bool `json:"insecure"`
+}
+
+// ForwardedTrust returns the peers whose forwarded headers are kept, and
+// whether every peer's are (Parse has reported any error already).
+func (ep *EntryPointConfig) ForwardedTrust() (trusted []netip.Prefix, insecure bool) {
+	if ep == nil || ep.ForwardedHeaders == nil {
+		return nil, false
+	}
+	p, _ := parsePrefixes(ep.ForwardedHeaders.TrustedIPs, "forwardedHeaders.trustedIPs")
+	return p, ep.ForwardedHeaders.Insecure
 }

@@ -19,7 +19,7 @@ func TestStaticProxyProtocol(t *testing.T) {
 			netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("192.0.2.0/24")}, ""},
 		{"comma-separated", `"10.1.2.3/8, 192.0.2.1"`, []netip.Prefix{
 			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}, ""},
-		{"bad address", `["10.0.0.300"]`, nil, `entryPoints.web.proxyProtocol.trustedIPs[0]: "10.0.0.300" is not an IP address or CIDR range`},
+		{"bad address", `["10.0.0.300"]`, nil, `entryPoints.web.proxyProtocol.trustedIPs[0]: invalid IP "10.0.0.300"`},
 		{"empty list", `[]`, nil, "entryPoints.web.proxyProtocol.trustedIPs: empty"},
 	}
 	for _, tt := range tests {

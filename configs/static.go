@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ferryproxy/ferry/providers/consul"
@@ -36,6 +37,16 @@ type Static struct {
 	CertificatesResolvers map[string]*CertResolverConfig `json:"certificatesResolvers"`
 	// Tracing, when set, traces requests with OpenTelemetry (OTLP export).
 	Tracing *TracingConfig `json:"tracing"`
+	// ServersTransport is how HTTP services that name no servers transport
+	// (default@internal) reach their servers: rootCAs, insecureSkipVerify,
+	// maxIdleConnsPerHost, forwardingTimeouts… (configs/transport.go).
+	ServersTransport *config.ServersTransport `json:"serversTransport"`
+	// TCPServersTransport is how TCP services that name no servers transport
+	// reach their servers: dialTimeout, dialKeepAlive, terminationDelay, tls.
+	TCPServersTransport *config.TCPServersTransport `json:"tcpServersTransport"`
+	// Core holds core.defaultRuleSyntax, the rule syntax of routers that set
+	// no ruleSyntax (configs/core.go).
+	Core *CoreConfig `json:"core"`
 }
 
 // EntryPointConfig is one entry point.
@@ -50,10 +61,16 @@ type EntryPointConfig struct {
 	HTTP *EntryPointHTTP `json:"http"`
 	// HTTP2 holds HTTP/2 options of the entry point.
 	HTTP2 *EntryPointHTTP2 `json:"http2"`
+	// HTTP3, when present, also serves HTTP/3 (QUIC) on the entry point's
+	// port, UDP, with the same routers and certificates (configs/http3.go).
+	HTTP3 *EntryPointHTTP3 `json:"http3"`
 	// Transport holds connection timeouts.
 	Transport *EntryPointTransport `json:"transport"`
 	// ProxyProtocol, when set, accepts PROXY protocol headers from trusted peers.
 	ProxyProtocol *EntryPointProxyProtocol `json:"proxyProtocol"`
+	// ForwardedHeaders chooses the peers whose X-Forwarded-* headers are
+	// believed (default: none; Ferry sets them itself).
+	ForwardedHeaders *EntryPointForwardedHeaders `json:"forwardedHeaders"`
 }
 
 // ProvidersConfig lists the providers and the merger's timing.
@@ -104,7 +121,9 @@ type APIConfig struct {
 	// at Address, without authentication or TLS. Without it the API is
 	// reached only through a router whose service is api@internal.
 	Insecure bool `json:"insecure"`
-	// Address is host:port of the insecure API listener, e.g. "127.0.0.1:8081".
+	// Address is host:port of the insecure API listener, e.g.
+	// "127.0.0.1:8081" (default ":8080", as Traefik's entry point
+	// "traefik").
 	Address string `json:"address"`
 	// Dashboard serves the dashboard with the API (default true).
 	Dashboard *bool `json:"dashboard"`
@@ -112,7 +131,8 @@ type APIConfig struct {
 
 // LogConfig configures Ferry's log.
 type LogConfig struct {
-	// Level is debug, info, warn or error (default info).
+	// Level is debug, info, warn or error (default info), in any case;
+	// Traefik's TRACE, FATAL and PANIC read as debug, error and error.
 	Level string `json:"level"`
 	// Format is console or json (default console).
 	Format string `json:"format"`
@@ -129,11 +149,17 @@ type AccessLogConfig struct {
 // Parse decodes and checks a static configuration. Relative file
 // paths are resolved against dir. Every problem is returned.
 func Parse(data []byte, name, dir string) (*Static, []string) {
-	var s Static
 	node, err := decode.ParseYAML(data)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("%s: %v", name, err)}
 	}
+	return parseNode(node, name, dir)
+}
+
+// parseNode decodes and checks a static configuration tree: a file's, or
+// a file's with flags and environment variables laid over it (sources.go).
+func parseNode(node *decode.Node, name, dir string) (*Static, []string) {
+	var s Static
 	var problems []string
 	for _, e := range decode.Decode(node, &s) {
 		problems = append(problems, fmt.Sprintf("%s: %v", name, e))
@@ -151,6 +177,11 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 		}
 		for _, p := range ep.checkLimits("entryPoints." + epName) {
 			problems = append(problems, name+": "+p)
+		}
+		if ep != nil && ep.ForwardedHeaders != nil {
+			if _, err := parsePrefixes(ep.ForwardedHeaders.TrustedIPs, "forwardedHeaders.trustedIPs"); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.%v", name, epName, err))
+			}
 		}
 		if _, err := ep.parseTrustedIPs(); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: entryPoints.%s.%v", name, epName, err))
@@ -188,12 +219,13 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 		}
 		k.CertAuthFilePath = resolve(dir, k.CertAuthFilePath)
 	}
+	problems = append(problems, s.checkHTTP3(name)...)
 	problems = append(problems, s.checkKubernetesGateway(name, dir)...)
 	problems = append(problems, s.checkAPI(name)...)
 	problems = append(problems, s.checkMetrics(name)...)
-	switch s.Log.Level {
-	case "", "debug", "info", "warn", "error":
-	default:
+	if level, ok := logLevel(s.Log.Level); ok {
+		s.Log.Level = level
+	} else {
 		problems = append(problems, fmt.Sprintf("%s: log.level: %q is not debug, info, warn or error", name, s.Log.Level))
 	}
 	switch s.Log.Format {
@@ -211,6 +243,8 @@ func Parse(data []byte, name, dir string) (*Static, []string) {
 	}
 	problems = append(problems, checkACME(&s, name, dir)...)
 	problems = append(problems, s.checkTracing(name, dir)...)
+	problems = append(problems, s.checkServersTransports(name, dir)...)
+	problems = append(problems, s.checkCore(name)...)
 	return &s, problems
 }
 
@@ -252,4 +286,20 @@ func (f *FileProviderConfig) EmptyGraceDuration() time.Duration {
 		return time.Duration(DefaultEmptyGrace)
 	}
 	return time.Duration(*f.EmptyGrace)
+}
+
+// logLevel reads a log level in any case, Traefik's names included (TRACE
+// is debug, FATAL and PANIC are error), as one of Ferry's.
+func logLevel(v string) (string, bool) {
+	switch l := strings.ToLower(strings.TrimSpace(v)); l {
+	case "", "debug", "info", "warn", "error":
+		return l, true
+	case "trace":
+		return "debug", true
+	case "warning":
+		return "warn", true
+	case "fatal", "panic":
+		return "error", true
+	}
+	return v, false
 }

@@ -20,6 +20,17 @@ type EntryPoint struct {
 	Name string
 	// TLS makes every router on the entry point a TLS router.
 	TLS bool
+	// TLSOptions are the TLS options of the entry point's routers that
+	// name none (http.tls.options); a name without @ is the router's provider's.
+	TLSOptions string
+	// Middlewares come before the own middlewares of every HTTP router on
+	// the entry point (http.middlewares); a name without @ is the router's
+	// provider's.
+	Middlewares []string
+	// CertResolver and Domains are the tls section of the entry point's
+	// routers that have none (http.tls.certResolver and http.tls.domains).
+	CertResolver string
+	Domains      []config.Domain
 }
 
 // Input is what Build turns into a table: the merged configuration and what
@@ -49,6 +60,12 @@ type BuildOptions struct {
 	Internal map[string]http.Handler
 	// Metrics, when not nil, measures every router's and service's requests.
 	Metrics *metrics.Registry
+	// TLSCertificates picks the certificates of the handshakes TLS options
+	// govern (the Switcher); nil: the table is not served (ferry check).
+	TLSCertificates TLSCertificates
+	// DefaultRuleSyntax is the rule syntax of routers without ruleSyntax
+	// (core.defaultRuleSyntax): "v2" or "v3"; empty means v3.
+	DefaultRuleSyntax string
 }
 
 // Build turns a configuration into a routing table. Every invalid router,
@@ -56,6 +73,7 @@ type BuildOptions struct {
 // reasons recorded; everything else is served. Build does not modify its
 // inputs or the previous table.
 func Build(in Input, opts BuildOptions) *Table {
+	in = withEntryPointDefaults(in, opts.EntryPoints) // epdefaults.go
 	cfg := in.Config
 	if cfg == nil {
 		cfg = &config.Config{}
@@ -66,7 +84,7 @@ func Build(in Input, opts BuildOptions) *Table {
 		prev:    opts.Previous,
 		origins: in.Origins,
 		errs:    make(map[config.ObjectID][]string),
-		table:   &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints))},
+		table:   &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints)), ruleSyntax: opts.DefaultRuleSyntax},
 	}
 	for _, p := range in.Problems {
 		b.problem(p)
@@ -74,10 +92,13 @@ func Build(in Input, opts BuildOptions) *Table {
 	for _, p := range config.Validate(cfg) {
 		b.problem(p)
 	}
+	b.buildTransports() // transports.go
 	b.buildServices()
 	b.buildMiddlewares()
+	b.buildTLSOptions() // tlsoptions.go
 	b.buildRouters()
 	b.buildTCP()
+	b.selectTLS() // tlsoptions.go
 	b.buildUDP()
 	b.table.certs = b.loadCertificates(cfg.TLS.Certificates)
 	config.SortProblems(b.problems)
@@ -176,7 +197,12 @@ func (b *builder) service(name string, stack []string, failed map[string]bool) *
 		}
 		children[ref] = child
 	}
-	if svc := b.reuseService(name, def, children); svc != nil {
+	tr, ok := b.serviceTransports(name, def) // transports.go
+	if !ok {
+		failed[name] = true
+		return nil
+	}
+	if svc := b.reuseService(name, def, children); svc != nil && sameTransports(svc.transports, tr) {
 		b.table.services[name] = svc
 		return svc
 	}
@@ -184,7 +210,7 @@ func (b *builder) service(name string, stack []string, failed map[string]bool) *
 	if b.prev != nil {
 		prev = b.prev.services[name]
 	}
-	svc, err := newService(name, def, children, serviceDeps{transports: b.opts.Transports, registry: b.opts.Health,
+	svc, err := newService(name, def, children, serviceDeps{transports: tr, registry: b.opts.Health,
 		metrics: b.opts.Metrics, log: b.opts.Log.Named("service"), prev: prev})
 	if err != nil {
 		failed[name] = true
@@ -234,7 +260,8 @@ func (b *builder) buildRouters() {
 				Message: fmt.Sprintf("internal service %q is not enabled in the static configuration", def.Service)})
 		}
 		eps := b.routerEntryPoints(config.KindRouter, name, def.EntryPoints, epIndex)
-		compiled := b.compileRule(name, def.Rule)
+		b.checkRouterTLS(name, def, eps) // tlsoptions.go
+		compiled := b.compileRule(name, def.Rule, def.RuleSyntax)
 		if b.disabled(config.KindRouter, name) || compiled == nil {
 			continue
 		}
@@ -328,27 +355,32 @@ func (b *builder) routerEntryPoints(kind config.Kind, name string, names []strin
 	return out
 }
 
-// compileRule compiles a rule, reusing the previous table's compilation of
-// the same text.
-func (b *builder) compileRule(name, text string) *rule.Rule {
+// compileRule compiles a rule in its router's syntax (rules.go), reusing
+// the previous table's compilation of the same text and syntax.
+func (b *builder) compileRule(name, text, syntax string) *rule.Rule {
 	if text == "" {
 		return nil
 	}
-	if r := b.table.rules[text]; r != nil {
+	syn, ok := b.ruleSyntax(config.KindRouter, name, syntax)
+	if !ok {
+		return nil
+	}
+	key := ruleKey(syn, text)
+	if r := b.table.rules[key]; r != nil {
 		return r
 	}
 	if b.prev != nil {
-		if r := b.prev.rules[text]; r != nil {
-			b.table.rules[text] = r
+		if r := b.prev.rules[key]; r != nil {
+			b.table.rules[key] = r
 			return r
 		}
 	}
-	r, err := rule.Compile(text)
+	r, err := rule.CompileSyntax(text, syn)
 	if err != nil {
 		b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "rule", Message: err.Error()})
 		return nil
 	}
-	b.table.rules[text] = r
+	b.table.rules[key] = r
 	return r
 }
 

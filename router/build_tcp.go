@@ -18,6 +18,7 @@ type tcpTable struct {
 	rules    map[string]*rule.TCPRule
 	routers  map[string]*TCPRouterInfo
 	svcInfo  map[string]*TCPServiceInfo
+	mws      *tcpMiddlewares // build_tcp_middlewares.go
 }
 
 // TCPRouterInfo is a TCP router's definition and state, as the API shows it.
@@ -62,7 +63,9 @@ func (b *builder) buildTCP() {
 		tt.svcInfo[name] = &TCPServiceInfo{TCPService: def, Name: name, Provider: config.ProviderOf(name)}
 		b.tcpService(name, prev, map[string]bool{})
 	}
+	tt.mws = b.buildTCPMiddlewares(prev)
 	b.buildTCPRouters(prev)
+	b.finishTCPMiddlewares(tt.mws)
 	for name, info := range tt.routers {
 		info.Status, info.Error = b.status(config.KindTCPRouter, name)
 	}
@@ -92,14 +95,19 @@ func (b *builder) tcpService(name string, prev *tcpTable, visiting map[string]bo
 	var svc tcp.Service
 	switch {
 	case def.LoadBalancer != nil:
+		tr, ok := b.tcpServiceTransport(name, def.LoadBalancer) // transports.go
+		if !ok {
+			tt.services[name] = nil
+			return nil
+		}
 		if prev != nil {
-			if old := prev.lbs[name]; old != nil && (old.Definition() == def || reflect.DeepEqual(old.Definition(), def)) {
+			if old := prev.lbs[name]; old != nil && old.Transport() == tr && (old.Definition() == def || reflect.DeepEqual(old.Definition(), def)) {
 				tt.lbs[name] = old
 				svc = old
 				break
 			}
 		}
-		lb, err := tcp.NewLoadBalancer(name, def)
+		lb, err := tcp.NewLoadBalancerWith(name, def, tr)
 		if err != nil {
 			return fail("loadBalancer", "%v", err)
 		}
@@ -148,11 +156,14 @@ func (b *builder) buildTCPRouters(prev *tcpTable) {
 		}
 		eps := b.routerEntryPoints(config.KindTCPRouter, name, def.EntryPoints, epIndex)
 		compiled := b.compileTCPRule(name, def, prev)
+		tlsConfig := b.tcpRouterTLS(name, def) // tlsoptions.go
+		guards := b.tcpGuards(name, def, tt.mws)
 		if b.disabled(config.KindTCPRouter, name) || compiled == nil {
 			continue
 		}
 		r := &tcp.Route{Name: name, ServiceName: def.Service, Priority: def.Priority, Rule: compiled,
-			TLS: def.TLS != nil, Passthrough: def.TLS != nil && def.TLS.Passthrough, Service: tt.services[def.Service]}
+			TLS: def.TLS != nil, Passthrough: def.TLS != nil && def.TLS.Passthrough, Service: tt.services[def.Service],
+			TLSConfig: tlsConfig, Guards: guards}
 		if r.Priority == 0 {
 			r.Priority = len(def.Rule)
 		}
@@ -170,7 +181,7 @@ func (b *builder) buildTCPRouters(prev *tcpTable) {
 		}
 		rs.Sort()
 		e := &b.table.entries[i]
-		rs.HTTP = len(e.plain.any) > 0 || len(e.plain.byHost) > 0 || len(e.secure.any) > 0 || len(e.secure.byHost) > 0
+		rs.HTTP = !e.plain.empty() || !e.secure.empty()
 	}
 }
 
@@ -182,19 +193,24 @@ func (b *builder) compileTCPRule(name string, def *config.TCPRouter, prev *tcpTa
 	if text == "" {
 		return nil
 	}
+	syn, ok := b.ruleSyntax(config.KindTCPRouter, name, def.RuleSyntax) // rules.go
+	if !ok {
+		return nil
+	}
+	key := ruleKey(syn, text)
 	tt := b.table.tcp
-	r := tt.rules[text]
+	r := tt.rules[key]
 	if r == nil && prev != nil {
-		r = prev.rules[text]
+		r = prev.rules[key]
 	}
 	if r == nil {
 		var err error
-		if r, err = rule.CompileTCP(text); err != nil {
+		if r, err = rule.CompileTCPSyntax(text, syn); err != nil {
 			b.problem(config.Problem{Kind: config.KindTCPRouter, Name: name, Field: "rule", Message: err.Error()})
 			return nil
 		}
 	}
-	tt.rules[text] = r
+	tt.rules[key] = r
 	if def.TLS == nil && len(r.Domains()) > 0 {
 		b.problem(config.Problem{Kind: config.KindTCPRouter, Name: name, Field: "rule",
 			Message: "a router without tls sees no server name: use HostSNI(`*`), or add tls"})

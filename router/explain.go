@@ -331,7 +331,7 @@ func (t *Table) explainDisabled(match *rule.Request) []RouterVerdict {
 		}
 		v := RouterVerdict{Router: name, Rule: info.Router.Rule, Priority: info.Router.Priority, Reason: LostDisabled,
 			Errors: info.Error}
-		compiled, err := rule.Compile(info.Router.Rule)
+		compiled, err := t.compileRouterRule(info.Router) // in its rule syntax (rules.go)
 		switch {
 		case err != nil:
 			if !strings.Contains(strings.ToLower(info.Router.Rule), match.Host) {
@@ -362,13 +362,15 @@ func (t *Table) explainDisabled(match *rule.Request) []RouterVerdict {
 // hostCouldMatch reports whether a rule may match requests for host.
 func hostCouldMatch(r *rule.Rule, host string) bool {
 	hosts := r.Hosts()
-	return hosts == nil || slices.Contains(hosts, host)
+	return hosts == nil || slices.ContainsFunc(hosts, func(pattern string) bool { return rule.MatchHost(pattern, host) })
 }
 
 // candidates returns the routes that match tries for host, in its order.
 func (s *routeSet) candidates(host string) []*route {
-	out := make([]*route, 0, len(s.byHost[host])+len(s.any))
+	wild := s.byParent[rule.ParentDomain(host)]
+	out := make([]*route, 0, len(s.byHost[host])+len(wild)+len(s.any))
 	out = append(out, s.byHost[host]...)
+	out = append(out, wild...)
 	out = append(out, s.any...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].before(out[j]) })
 	return out

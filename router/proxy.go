@@ -1,8 +1,6 @@
 package router
 
 import (
-	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -16,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/fault"
+	"github.com/ferryproxy/ferry/router/health"
+	"github.com/ferryproxy/ferry/router/tcp"
 	"github.com/ferryproxy/ferry/router/tracing"
 	"github.com/ferryproxy/ferry/router/traffic"
 )
@@ -31,6 +31,12 @@ type Transports struct {
 	Buffers httputil.BufferPool
 	// Tracer, when not nil, traces every attempt to reach a server.
 	Tracer *tracing.Tracer
+	// TCP is how TCP services that name no servers transport reach their
+	// servers (static tcpServersTransport); nil: plain TCP, default timeouts.
+	TCP *tcp.Transport
+	// probes carries the health checks of the services using these
+	// transports; nil for the default ones, which the registry uses itself.
+	probes *health.Transport
 }
 
 // attemptTransport starts a CLIENT span per round trip to one server.
@@ -57,33 +63,13 @@ func (t *attemptTransport) RoundTrip(out *http.Request) (*http.Response, error) 
 // response timeout (long polls and streams are legitimate), and no
 // transparent compression: requests and responses pass as the client and
 // server wrote them.
+// Servers transports (transports.go) tune them per service.
 func NewTransports() *Transports {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if c, ok := ctx.Value(fault.ConnKey{}).(fault.Conn); ok && c.ResetsStreams() {
-			return nil, errClientResets
-		}
-		return dialer.DialContext(ctx, network, addr)
+	t, err := NewDefaultTransports(nil, nil)
+	if err != nil { // nothing to read: cannot happen
+		panic(err)
 	}
-	base := func() *http.Transport {
-		return &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dial,
-			MaxIdleConns:          0,
-			MaxIdleConnsPerHost:   512,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-			DisableCompression:    true,
-		}
-	}
-	h1 := base()
-	h1.ForceAttemptHTTP2 = true
-	h2c := base()
-	h2c.Protocols = new(http.Protocols)
-	h2c.Protocols.SetUnencryptedHTTP2(true)
-	return &Transports{HTTP: h1, H2C: h2c, Buffers: newBufferPool(32 * 1024)}
+	return t
 }
 
 // errClientResets refuses a dial for a client that cancels most of its
@@ -122,18 +108,40 @@ func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Tra
 			if passHost {
 				pr.Out.Host = pr.In.Host
 			}
-			pr.SetXForwarded()
-			h := pr.Out.Header
-			h["X-Forwarded-Port"] = []string{forwardedPort(pr.In)}
-			if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-				h["X-Real-Ip"] = []string{ip}
-			}
+			setForwarded(pr)
 		},
 		Transport:     tracedTransport(transport, tr.Tracer, serverURL),
 		FlushInterval: flush,
 		BufferPool:    tr.Buffers,
 		ErrorLog:      zap.NewStdLog(log),
 		ErrorHandler:  proxyError,
+	}
+}
+
+// setForwarded sets the X-Forwarded-* and X-Real-Ip headers of a proxied
+// request. The entry point has removed those of untrusted clients, so the
+// ones left came from a trusted proxy: its X-Forwarded-For is appended to
+// and its other values are passed on.
+func setForwarded(pr *httputil.ProxyRequest) {
+	in, h := pr.In.Header, pr.Out.Header
+	if prior, ok := in["X-Forwarded-For"]; ok {
+		h["X-Forwarded-For"] = append([]string(nil), prior...) // SetXForwarded appends the client
+	}
+	pr.SetXForwarded()
+	for _, k := range [...]string{"X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded"} {
+		if v, ok := in[k]; ok {
+			h[k] = v
+		}
+	}
+	if v, ok := in["X-Forwarded-Port"]; ok {
+		h["X-Forwarded-Port"] = v
+	} else {
+		h["X-Forwarded-Port"] = []string{forwardedPort(pr.In)}
+	}
+	if v, ok := in["X-Real-Ip"]; ok {
+		h["X-Real-Ip"] = v
+	} else if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		h["X-Real-Ip"] = []string{ip}
 	}
 }
 

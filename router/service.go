@@ -30,6 +30,8 @@ type service struct {
 	handler  http.Handler
 	healthy  func() bool
 	lb       *balancedService // the loadBalancer kind, else nil
+	// transports reach the servers; a service is reused only with the same ones.
+	transports *Transports
 }
 
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -46,7 +48,7 @@ type serviceDeps struct {
 // newService builds the handler of a service whose definition passed
 // validation and whose children are built.
 func newService(name string, def *config.Service, children map[string]*service, deps serviceDeps) (*service, error) {
-	s := &service{name: name, def: def, children: children}
+	s := &service{name: name, def: def, children: children, transports: deps.transports}
 	var err error
 	switch {
 	case def.LoadBalancer != nil:
@@ -161,6 +163,7 @@ func newBalancedService(name string, lb *config.LoadBalancer, deps serviceDeps, 
 	var check *health.Check
 	if lb.HealthCheck != nil && deps.registry != nil {
 		c := health.Resolve(lb.HealthCheck)
+		c.Transport = deps.transports.probes // probes go where requests go
 		check = &c
 	}
 	nodes := make([]balance.Node[*member], 0, len(lb.Servers))
@@ -184,7 +187,7 @@ func newBalancedService(name string, lb *config.LoadBalancer, deps serviceDeps, 
 				return nil, fmt.Errorf("loadBalancer.servers[%d].url: %w", i, err)
 			}
 		}
-		m.proxy = newServerProxy(u, lb.PassesHost(), flush, deps.transports, deps.log)
+		m.proxy = newServerProxy(serverTarget(u, srv.PreservePath), lb.PassesHost(), flush, deps.transports, deps.log)
 		if passive != nil {
 			m.observe(*passive)
 		}

@@ -17,6 +17,7 @@ import (
 type sticky struct {
 	name     string
 	path     string
+	domain   string
 	maxAge   int
 	secure   bool
 	httpOnly bool
@@ -35,7 +36,7 @@ func stickyValue(service, target string) string {
 }
 
 func newSticky(service string, c *config.Cookie, values []string) *sticky {
-	s := &sticky{name: c.CookieName(service), path: c.Path, maxAge: c.MaxAge, secure: c.Secure, httpOnly: c.HTTPOnly,
+	s := &sticky{name: c.CookieName(service), path: c.Path, domain: c.Domain, maxAge: c.MaxAge, secure: c.Secure, httpOnly: c.HTTPOnly,
 		values: values, index: make(map[string]int, len(values))}
 	if s.path == "" {
 		s.path = "/"
@@ -105,6 +106,6 @@ func pick(w http.ResponseWriter, r *http.Request, s *sticky, b picker) (int, boo
 
 // pin sets the cookie that pins the client to node i.
 func (s *sticky) pin(w http.ResponseWriter, _ *http.Request, i int) {
-	http.SetCookie(w, &http.Cookie{Name: s.name, Value: s.values[i], Path: s.path, MaxAge: s.maxAge,
+	http.SetCookie(w, &http.Cookie{Name: s.name, Value: s.values[i], Path: s.path, Domain: s.domain, MaxAge: s.maxAge,
 		Secure: s.secure, HttpOnly: s.httpOnly, SameSite: s.sameSite})
 }

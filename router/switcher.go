@@ -14,6 +14,7 @@ import (
 	"github.com/ferryproxy/ferry/router/fault"
 	"github.com/ferryproxy/ferry/router/health"
 	"github.com/ferryproxy/ferry/router/metrics"
+	"github.com/ferryproxy/ferry/router/ocsp"
 	"github.com/ferryproxy/ferry/router/rule"
 	"github.com/ferryproxy/ferry/router/tracing"
 )
@@ -28,11 +29,13 @@ type Switcher struct {
 	access      *AccessLog
 	defaultCert *tls.Certificate
 	certSource  CertificateSource
+	ocsp        *ocsp.Stapler // nil: no stapling of tls.certificates
 	udpEPs      []string
 	health      *health.Registry // active health checkers, shared by every table
 	metrics     *metrics.Registry
 	tracer      *tracing.Tracer // nil when off
 	internal    map[string]http.Handler
+	ruleSyntax  string // core.defaultRuleSyntax (BuildOptions.DefaultRuleSyntax)
 	epObservers
 	live liveStats // the dashboard's counters (stats.go)
 
@@ -55,11 +58,17 @@ type SwitcherOptions struct {
 	Certificates CertificateSource
 	// UDPEntryPoints are the names of the UDP entry points (see BuildOptions).
 	UDPEntryPoints []string
+	// OCSP, when not nil, staples OCSP responses to tls.certificates; the
+	// switcher tells it the certificates of every table it applies.
+	OCSP *ocsp.Stapler
 	// Metrics, when not nil, measures requests, configuration and health.
 	Metrics *metrics.Registry
 	// Internal, when set, returns Ferry's own services (api@internal…),
 	// which may need the switcher itself.
 	Internal func(*Switcher) map[string]http.Handler
+	// DefaultRuleSyntax is the rule syntax of routers without ruleSyntax
+	// (see BuildOptions).
+	DefaultRuleSyntax string
 }
 
 // CertificateSource supplies certificates the configuration does not hold.
@@ -80,8 +89,10 @@ func NewSwitcher(log *zap.Logger, opts SwitcherOptions) *Switcher {
 		access:      opts.AccessLog,
 		defaultCert: opts.DefaultCertificate,
 		certSource:  opts.Certificates,
+		ocsp:        opts.OCSP,
 		udpEPs:      opts.UDPEntryPoints,
 		metrics:     opts.Metrics,
+		ruleSyntax:  opts.DefaultRuleSyntax,
 	}
 	if opts.Transports != nil {
 		s.tracer = opts.Transports.Tracer
@@ -107,9 +118,13 @@ func (s *Switcher) Apply(in Input) *Table {
 	start := time.Now()
 	prev := s.table.Load()
 	t := Build(in, BuildOptions{EntryPoints: s.entryPoints, Transports: s.transports, Log: s.log, Previous: prev,
-		Health: s.health, UDPEntryPoints: s.udpEPs, Internal: s.internal, Metrics: s.metrics})
+		Health: s.health, UDPEntryPoints: s.udpEPs, Internal: s.internal, Metrics: s.metrics, TLSCertificates: s,
+		DefaultRuleSyntax: s.ruleSyntax})
 	s.table.Store(t)
 	s.health.Sync(t.checkers()) // start the new table's checks, stop those it no longer uses
+	retireTransports(prev, t)   // close the pools of servers transports t no longer uses (transports.go)
+	// Staple OCSP responses to the new files' certificates (ocspsource.go).
+	s.ocsp.Track(t.fileCertificates())
 	t.report(s.metrics)
 	seen := make(map[config.Problem]bool, len(prev.problems))
 	for _, p := range prev.problems {
@@ -140,14 +155,14 @@ func (s *Switcher) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 		return s.certSource.GetCertificate(hello)
 	}
 	if c := s.table.Load().certificate(hello.ServerName); c != nil {
-		return c, nil
+		return s.ocsp.Staple(c), nil // with its OCSP staple when it has one
 	}
 	if s.certSource != nil {
 		if c, err := s.certSource.GetCertificate(hello); c != nil && err == nil {
 			return c, nil
 		}
 	}
-	return s.defaultCert, nil
+	return s.fallbackCertificate(hello), nil // the default store's, else self-signed (tlsselect.go)
 }
 
 // Handler returns the HTTP handler of entry point index ep for plain
@@ -166,6 +181,7 @@ type entryHandler struct {
 }
 
 func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	stripClientCertHeaders(r.Header) // only passTLSClientCert sets them (tlsselect.go)
 	t := h.sw.table.Load()
 	set := &t.entries[h.ep].plain
 	if h.secure {
@@ -174,12 +190,18 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, span := h.sw.tracer.StartRequest(r, h.name)
 	rec := h.sw.recorders.get(w)
 	// The match input lives in the pooled recorder so it costs no allocation.
-	rec.match = rule.Request{HTTP: r, Host: rule.NormalizeHost(r.Host)}
+	rec.match = rule.Request{HTTP: r, Host: rule.NormalizeHost(r.Host), Path: rule.RoutingPath(r.URL)}
 	rt := set.match(&rec.match)
+	misdirected := h.secure && t.misdirected(h.ep, rec.match.Host, r) // other TLS options than the connection's (tlsselect.go)
+	if misdirected {
+		rt = nil
+	}
 	if rt != nil {
 		span.SetRoute(rt.name, rt.service)
 	}
-	if rt == nil {
+	if misdirected {
+		http.Error(rec, "Misdirected Request", http.StatusMisdirectedRequest)
+	} else if rt == nil {
 		http.NotFound(rec, r)
 	} else if rt.handler == nil {
 		http.Error(rec, "Service Unavailable", http.StatusServiceUnavailable)

@@ -35,12 +35,14 @@ func (r *route) before(o *route) bool {
 }
 
 // routeSet is the routes of one entry point for one kind of connection
-// (plain or TLS). Routes whose rule requires a host are indexed by host; the
-// rest are tried for every host. Both lists are sorted, and lookup merges
+// (plain or TLS). Routes whose rule requires a host are indexed by host,
+// those of wildcard hosts (Host(`*.example.com`)) by parent domain; the
+// rest are tried for every host. The lists are sorted, and lookup merges
 // them by priority without allocating.
 type routeSet struct {
-	byHost map[string][]*route
-	any    []*route
+	byHost   map[string][]*route
+	byParent map[string][]*route // wildcard routes by parent domain: example.com for *.example.com
+	any      []*route
 }
 
 func (s *routeSet) add(r *route) {
@@ -49,12 +51,27 @@ func (s *routeSet) add(r *route) {
 		s.any = append(s.any, r)
 		return
 	}
-	if s.byHost == nil {
-		s.byHost = make(map[string][]*route)
-	}
 	for _, h := range hosts {
-		s.byHost[h] = append(s.byHost[h], r)
+		if parent, ok := rule.WildcardParent(h); ok {
+			s.byParent = addRoute(s.byParent, parent, r)
+		} else {
+			s.byHost = addRoute(s.byHost, h, r)
+		}
 	}
+}
+
+// addRoute appends r to m[key], making m when it is nil.
+func addRoute(m map[string][]*route, key string, r *route) map[string][]*route {
+	if m == nil {
+		m = make(map[string][]*route)
+	}
+	m[key] = append(m[key], r)
+	return m
+}
+
+// empty reports whether the set has no route.
+func (s *routeSet) empty() bool {
+	return len(s.any) == 0 && len(s.byHost) == 0 && len(s.byParent) == 0
 }
 
 func (s *routeSet) sort() {
@@ -70,18 +87,31 @@ func (s *routeSet) sort() {
 	for _, rs := range s.byHost {
 		slices.SortFunc(rs, less)
 	}
+	for _, rs := range s.byParent {
+		slices.SortFunc(rs, less)
+	}
 	slices.SortFunc(s.any, less)
 }
 
-// match returns the highest-priority route matching req, or nil.
+// match returns the highest-priority route matching req, or nil: it
+// merges the routes of the request's host, of its parent domain's
+// wildcard and of any host, in priority order.
 func (s *routeSet) match(req *rule.Request) *route {
 	hosted := s.byHost[req.Host]
+	var wild []*route
+	if len(s.byParent) > 0 {
+		wild = s.byParent[rule.ParentDomain(req.Host)]
+	}
 	anyHost := s.any
-	for len(hosted) > 0 || len(anyHost) > 0 {
+	for len(hosted) > 0 || len(wild) > 0 || len(anyHost) > 0 {
 		var r *route
-		if len(anyHost) == 0 || (len(hosted) > 0 && hosted[0].before(anyHost[0])) {
+		switch {
+		case len(hosted) > 0 && (len(wild) == 0 || hosted[0].before(wild[0])) &&
+			(len(anyHost) == 0 || hosted[0].before(anyHost[0])):
 			r, hosted = hosted[0], hosted[1:]
-		} else {
+		case len(wild) > 0 && (len(anyHost) == 0 || wild[0].before(anyHost[0])):
+			r, wild = wild[0], wild[1:]
+		default:
 			r, anyHost = anyHost[0], anyHost[1:]
 		}
 		if r.rule.Match(req) {
@@ -105,6 +135,12 @@ type Table struct {
 	certs    *certStore
 	tcp      *tcpTable // layer 4 routes and services
 	udp      *udpTable // datagram routes and services
+	// transports are the servers transports, reused by the next build when unchanged (transports.go)
+	transports *transportSet
+	// tls holds the TLS options and their choice per server name (tlsoptions.go)
+	tls *tlsTable
+	// ruleSyntax is BuildOptions.DefaultRuleSyntax, for compiling rules again (explain.go)
+	ruleSyntax string
 
 	config      *config.Config
 	problems    []config.Problem
@@ -127,6 +163,9 @@ type RouterInfo struct {
 	Status   string   `json:"status"`
 	Error    []string `json:"error,omitempty"`
 	Using    []string `json:"using,omitempty"`
+	// Warnings say what is not served as configured, on a router that is
+	// served (its TLS options overridden by the default ones).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ServiceInfo is a service's definition and state, as the API shows it.

@@ -40,14 +40,11 @@ func check(static *configs.Static, staticProblems []string, path string, out io.
 				}
 				origins[id] = o
 			}
-			eps := make([]router.EntryPoint, 0, len(static.EntryPoints))
-			for _, name := range static.TCPEntryPointNames() {
-				eps = append(eps, router.EntryPoint{Name: name})
-			}
+			eps := routerEntryPoints(static)
 			t := router.Build(router.Input{
 				Config: res.Config.Qualified("file"), Problems: qualifyProblems(res.Problems, "file"), Origins: origins,
 			}, router.BuildOptions{EntryPoints: eps, Transports: router.NewTransports(), Log: zap.NewNop(),
-				UDPEntryPoints: static.UDPEntryPointNames()})
+				UDPEntryPoints: static.UDPEntryPointNames(), DefaultRuleSyntax: static.DefaultRuleSyntax()})
 			for _, p := range t.Problems() {
 				fmt.Fprintln(out, formatProblem(p, source))
 				count++
@@ -82,10 +79,16 @@ func formatProblem(p config.Problem, source string) string {
 		key = "tcp.routers." + name
 	case config.KindTCPService:
 		key = "tcp.services." + name
+	case config.KindTCPMiddleware:
+		key = "tcp.middlewares." + name
 	case config.KindUDPRouter:
 		key = "udp.routers." + name
 	case config.KindUDPService:
 		key = "udp.services." + name
+	case config.KindServersTransport:
+		key = "http.serversTransports." + name
+	case config.KindTCPServersTransport:
+		key = "tcp.serversTransports." + name
 	case config.KindCertificate:
 		key = name
 	case config.KindSource:

@@ -17,6 +17,10 @@ func TestFormatProblem(t *testing.T) {
 			"/d/dyn.yaml: http.services.app.loadBalancer.servers[0].url: missing"},
 		{config.Problem{Kind: config.KindTCPRouter, Name: "db@file", Field: "rule", Message: "bad"},
 			"/d/dyn.yaml: tcp.routers.db.rule: bad"},
+		{config.Problem{Kind: config.KindServersTransport, Name: "ca@file", Field: "rootCAs[0]", Message: "open /x: no such file"},
+			"/d/dyn.yaml: http.serversTransports.ca.rootCAs[0]: open /x: no such file"},
+		{config.Problem{Kind: config.KindTCPServersTransport, Name: "up@file", Field: "tls.spiffe", Message: "not supported"},
+			"/d/dyn.yaml: tcp.serversTransports.up.tls.spiffe: not supported"},
 		{config.Problem{Kind: config.KindSource, Name: "/d/x.yaml", Message: "line 3: did not parse"},
 			"/d/x.yaml: line 3: did not parse"},
 	}

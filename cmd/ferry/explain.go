@@ -173,13 +173,9 @@ func offlineTable(static *configs.Static) (*router.Table, []router.EntryPoint, [
 		cfg = merged
 	}
 	in.Config = cfg
-	eps := make([]router.EntryPoint, 0, len(static.EntryPoints))
-	for _, name := range static.TCPEntryPointNames() {
-		ep := static.EntryPoints[name]
-		eps = append(eps, router.EntryPoint{Name: name, TLS: ep.HTTP != nil && ep.HTTP.TLS != nil})
-	}
+	eps := routerEntryPoints(static)
 	t := router.Build(in, router.BuildOptions{EntryPoints: eps, Transports: router.NewTransports(), Log: zap.NewNop(),
-		UDPEntryPoints: static.UDPEntryPointNames(), Internal: internal})
+		UDPEntryPoints: static.UDPEntryPointNames(), Internal: internal, DefaultRuleSyntax: static.DefaultRuleSyntax()})
 	return t, eps, notes
 }
 

@@ -30,7 +30,7 @@ func main() {
 // their one-line description.
 var commands = [...]struct{ name, doc string }{
 	{"serve", "serve the entry points with the providers' routes (the default)"},
-	{"check", "validate the static configuration and its dynamic files without serving; exit 1 on any problem"},
+	{"check", "validate the static configuration and its dynamic files without serving; exit 1 on any problem;\n            check --from-traefik traefik.yml [--labels file] says what Ferry does differently from Traefik"},
 	{"explain", "say which router serves a request and why each other one does not: explain [flags] 'GET https://host/path'"},
 	{"version", "print the version"},
 	{"help", "print this help"},
@@ -67,10 +67,17 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	case "explain":
 		return explainCommand(args, stdout, stderr) // explain.go
+	case "check":
+		if fromTraefik(args) {
+			return migrateCommand(args, stdout, stderr) // migrate.go
+		}
 	}
 	fs, configPath := newFlagSet(cmd)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // the whole usage is printed below
+	// --entryPoints.web.address=:80 and the like are static configuration
+	// (staticflags.go); the rest is for fs.
+	staticFlags, args, flagProblems := splitStaticArgs(fs, args)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)
@@ -82,10 +89,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if fs.NArg() > 0 {
 		return usageError(stderr, "%s: unexpected argument %q", cmd, fs.Arg(0))
 	}
-	static, problems := readStatic(*configPath)
-	problems = redactAll(problems)
+	static, problems, source := loadStatic(*configPath, staticFlags)
+	problems = redactAll(append(flagProblems, problems...))
 	if cmd == "check" {
-		return check(static, problems, *configPath, stdout)
+		return check(static, problems, source, stdout)
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -103,7 +110,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // newFlagSet returns the flags of serve and check.
 func newFlagSet(cmd string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("ferry "+cmd, flag.ContinueOnError)
-	configPath := fs.String("config", "", "static configuration `file` (YAML); the embedded configs/ferry.yaml when empty")
+	configPath := fs.String("config", "", "static configuration `file` (YAML); the embedded configs/ferry.yaml when empty and no --<key.path> flag or FERRY_* variable is given")
+	fs.StringVar(configPath, "configFile", "", "the same as -config (Traefik's name)")
 	return fs, configPath
 }
 
@@ -126,6 +134,8 @@ func usage(w io.Writer) {
 	fs, _ := newFlagSet("")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+	staticFlagsUsage(w) // staticflags.go
+	migrateUsage(w)     // migrate.go
 	fmt.Fprint(w, "\nFlags (explain), before or after the request:\n")
 	ef := newExplainFlags()
 	ef.fs.SetOutput(w)
@@ -149,11 +159,9 @@ func redactAll(problems []string) []string {
 	return out
 }
 
-// readStatic loads the static configuration from path, or the embedded
-// default when path is empty.
+// readStatic loads the static configuration from path and the FERRY_*
+// variables, or the embedded default without either.
 func readStatic(path string) (*configs.Static, []string) {
-	if path == "" {
-		return configs.Default()
-	}
-	return configs.Load(path)
+	s, problems, _ := loadStatic(path, nil) // staticflags.go: with the FERRY_* variables
+	return s, problems
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/ferryproxy/ferry/router/config"
 	"github.com/ferryproxy/ferry/router/entrypoint"
 	"github.com/ferryproxy/ferry/router/metrics"
+	"github.com/ferryproxy/ferry/router/ocsp"
 	"github.com/ferryproxy/ferry/router/tracing"
 )
 
@@ -45,11 +46,7 @@ func serve(ctx context.Context, static *configs.Static) error {
 	log.Info("starting", zap.String("version", version))
 	reg := newMetrics(static)
 
-	entryPoints := make([]router.EntryPoint, 0, len(static.EntryPoints))
-	for _, name := range static.TCPEntryPointNames() { // UDP ones are served by listenUDP
-		ep := static.EntryPoints[name]
-		entryPoints = append(entryPoints, router.EntryPoint{Name: name, TLS: ep.HTTP != nil && ep.HTTP.TLS != nil})
-	}
+	entryPoints := routerEntryPoints(static)
 	access, closeAccess, err := openAccessLog(static.AccessLog)
 	if err != nil {
 		return err
@@ -69,7 +66,12 @@ func serve(ctx context.Context, static *configs.Static) error {
 	if certs != nil {
 		certSource, apiOpts = certs, append(apiOpts, api.WithACME(certs))
 	}
-	transports := router.NewTransports()
+	stapler := ocsp.New(log.Named("ocsp")) // OCSP staples for tls.certificates
+	apiOpts = append(apiOpts, api.WithOCSP(stapler.Statuses))
+	transports, err := router.NewDefaultTransports(static.ServersTransport, static.TCPServersTransport)
+	if err != nil {
+		return err
+	}
 	defer transports.Close()
 	topts, err := static.Tracing.Options()
 	if err != nil {
@@ -89,8 +91,9 @@ func serve(ctx context.Context, static *configs.Static) error {
 	transports.Tracer = tracer
 	sw := router.NewSwitcher(log.Named("router"), router.SwitcherOptions{
 		EntryPoints: entryPoints, Transports: transports, AccessLog: access, DefaultCertificate: defaultCert,
-		Certificates: certSource, UDPEntryPoints: static.UDPEntryPointNames(),
+		Certificates: certSource, UDPEntryPoints: static.UDPEntryPointNames(), OCSP: stapler,
 		Metrics: reg, Internal: internalServices(reg, apiOpts, static.DashboardEnabled()),
+		DefaultRuleSyntax: static.DefaultRuleSyntax(),
 	})
 	defer sw.Close() // stops the active health checks
 	reg.CertificatesFrom(certificateSource(sw, certs))
@@ -99,14 +102,17 @@ func serve(ctx context.Context, static *configs.Static) error {
 	for i, ep := range entryPoints {
 		cfg := static.EntryPoints[ep.Name]
 		lim := cfg.Limits()
+		fwdTrusted, fwdInsecure := cfg.ForwardedTrust()
 		l, err := entrypoint.Listen(log.Named("entrypoint").With(zap.String("entryPoint", ep.Name)), entrypoint.Options{
 			Name: ep.Name, Address: cfg.Address, GraceTimeout: lim.GraceTimeout,
 			ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout, WriteTimeout: lim.WriteTimeout,
 			IdleTimeout: lim.IdleTimeout, MaxHeaderBytes: lim.MaxHeaderBytes, MaxURLLength: lim.MaxURLLength,
 			MaxConcurrentStreams: lim.MaxConcurrentStreams, MaxConnections: lim.MaxConnections,
 			AllowedUpgrades: lim.AllowedUpgrades, TCPRoutes: sw.TCPRoutes(i), ProxyProtocolTrustedIPs: cfg.TrustedIPs(),
+			ForwardedTrustedIPs: fwdTrusted, ForwardedInsecure: fwdInsecure, TLSConfigForClient: sw.TLSConfigForClient(i),
 			HTTPConnections: sw.CountConnections(ep.Name, "HTTP", reg.OpenConnections(ep.Name, "HTTP")),
 			TCPConnections:  sw.CountConnections(ep.Name, "TCP", reg.OpenConnections(ep.Name, "TCP")),
+			HTTP3:           http3Options(cfg, ep.Name, sw, reg),
 		}, plainHandler(static, ep.Name, sw.Handler(i, false), certs), sw.Handler(i, true), sw.GetCertificate)
 		if err != nil {
 			return err
@@ -155,7 +161,9 @@ func serve(ctx context.Context, static *configs.Static) error {
 		merger.Run(gctx, updates, func(s *merge.Snapshot) {
 			sw.Apply(router.Input{Config: s.Config, Problems: s.Problems, Origins: s.Origins})
 			if certs != nil {
-				certs.Sync(s.Config) // does not block
+				// The applied table's configuration: with the entry
+				// points' default certResolver on their routers.
+				certs.Sync(sw.Table().Config()) // does not block
 			}
 			if first {
 				first = false
@@ -187,6 +195,7 @@ func serve(ctx context.Context, static *configs.Static) error {
 	if certs != nil {
 		g.Go(func() error { return certs.Run(gctx) })
 	}
+	g.Go(func() error { return stapler.Run(gctx) })
 	if metricsLn != nil {
 		g.Go(func() error { return serveMetrics(gctx, metricsLn, reg, log.Named("metrics")) })
 	}
@@ -198,6 +207,19 @@ func serve(ctx context.Context, static *configs.Static) error {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// routerEntryPoints describes the TCP entry points to the router (UDP ones
+// are served by listenUDP), in the order of static.TCPEntryPointNames.
+func routerEntryPoints(static *configs.Static) []router.EntryPoint {
+	eps := make([]router.EntryPoint, 0, len(static.EntryPoints))
+	for _, name := range static.TCPEntryPointNames() {
+		ep := static.EntryPoints[name]
+		mws, resolver, domains := ep.RouterDefaults()
+		eps = append(eps, router.EntryPoint{Name: name, TLS: ep.HTTP != nil && ep.HTTP.TLS != nil,
+			TLSOptions: ep.TLSOptions(), Middlewares: mws, CertResolver: resolver, Domains: domains})
+	}
+	return eps
 }
 
 func buildProviders(static *configs.Static, log *zap.Logger, reg *metrics.Registry) []providers.Provider {

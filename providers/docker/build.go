@@ -46,6 +46,9 @@ type buildOptions struct {
 	network       string
 	useBindPortIP bool
 	constraint    func(map[string]string) bool
+	// allowEmpty and allowNonRunning keep the objects of containers left
+	// out of rotation, without servers (empty.go).
+	allowEmpty, allowNonRunning bool
 }
 
 // skip says why a container is left out, or "" when it is served.
@@ -141,24 +144,33 @@ func build(cs []*container, o *buildOptions) result {
 	res := result{notes: map[string]string{}}
 	parts := make([]labels.Part, 0, len(cs))
 	for _, c := range cs {
+		empty := false
 		if reason, quiet := c.skip(o); reason != "" {
-			if !quiet {
-				res.notes[c.Name] = reason
+			if empty = c.keepEmpty(o); !empty { // empty.go
+				if !quiet {
+					res.notes[c.Name] = reason
+				}
+				continue
 			}
-			continue
 		}
 		if on, p := labels.Enabled(c.Labels, o.labels); p == nil && !on {
 			continue
 		}
-		host, warning, err := c.address(o)
-		if err != nil {
-			res.notes[c.Name] = "left out: " + err.Error()
-			continue
+		host := ""
+		if !empty {
+			h, warning, err := c.address(o)
+			if err != nil {
+				res.notes[c.Name] = "left out: " + err.Error()
+				continue
+			}
+			if warning != "" {
+				res.notes[c.Name] = warning
+			}
+			host = h
 		}
-		if warning != "" {
-			res.notes[c.Name] = warning
-		}
-		cfg, problems := labels.Build(c.workload(host, o), o.labels)
+		w := c.workload(host, o)
+		w.NoServers = empty
+		cfg, problems := labels.Build(w, o.labels)
 		parts = append(parts, labels.Part{Origin: c.origin(), Config: cfg, Problems: problems})
 	}
 	res.merged = labels.Merge(parts)

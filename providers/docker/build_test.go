@@ -100,7 +100,7 @@ func TestBuild(t *testing.T) {
 		}, Options{ExposedByDefault: true, Constraints: "Label(`env`, `prod`)"}},
 		{"traefik_prefix_and_default_rule", []*container{ctr("whoami", "172.18.0.2", map[string]string{
 			"traefik.enable": "true", "traefik.http.routers.w.entrypoints": "web"})},
-			Options{LabelPrefix: "traefik", DefaultRule: "Host(`{{ normalize .Name }}.docker.localhost`)"}},
+			Options{LabelPrefix: "traefik", DefaultRule: ptr("Host(`{{ normalize .Name }}.docker.localhost`)")}},
 		{"bind_port_ip", []*container{with(ctr("pub", "172.18.0.2", on), func(c *container) {
 			c.Published = map[string]string{"80": "127.0.0.1:32768"}
 		})}, Options{UseBindPortIP: true}},
@@ -139,7 +139,7 @@ func TestOptionsCheck(t *testing.T) {
 		{Options{Endpoint: "tcp://127.0.0.1:2376"}, ""},
 		{Options{Endpoint: "http://x"}, `docker: endpoint "http://x": want unix:// or tcp://`},
 		{Options{Constraints: "Label(`a`)"}, "docker: constraints: constraint: at position 0: Label: want 2 arguments (key, value), got 1"},
-		{Options{DefaultRule: "{{ .Name "}, "docker: labels: defaultRule: "},
+		{Options{DefaultRule: ptr("{{ .Name ")}, "docker: labels: defaultRule: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -50,8 +50,16 @@ type Options struct {
 	ExposedByDefault bool `json:"exposedByDefault"`
 	// DefaultRule is the rule of a container's implicit router, a Go
 	// template with .Name, .ContainerName, .Labels and the function
-	// normalize (default Host(`{{ normalize .Name }}`)).
-	DefaultRule string `json:"defaultRule"`
+	// normalize (default Host(`{{ normalize .Name }}`)). Empty ("") makes no
+	// implicit router, as in Traefik; so does a template that gives nothing.
+	DefaultRule *string `json:"defaultRule"`
+	// AllowEmptyServices keeps the routers and services of unhealthy,
+	// starting and stopping containers, without their servers: the routes
+	// answer 503 instead of 404 until a container is healthy again.
+	AllowEmptyServices bool `json:"allowEmptyServices"`
+	// AllowNonRunning keeps the routers and services of containers that are
+	// not running (created, exited, paused), without servers (503).
+	AllowNonRunning bool `json:"allowNonRunning"`
 	// LabelPrefix is the prefix of the labels read (default ferry); set
 	// traefik to read an existing Traefik deployment's labels unchanged.
 	LabelPrefix string `json:"labelPrefix"`
@@ -109,12 +117,12 @@ func (o *Options) Check() error {
 }
 
 func (o *Options) buildOptions() (buildOptions, error) {
-	b := buildOptions{network: o.Network, useBindPortIP: o.UseBindPortIP}
+	b := buildOptions{network: o.Network, useBindPortIP: o.UseBindPortIP, allowEmpty: o.AllowEmptyServices, allowNonRunning: o.AllowNonRunning}
 	prefix := o.LabelPrefix
 	if prefix == "" {
 		prefix = "ferry"
 	}
-	tmpl, err := labels.ParseDefaultRule(o.DefaultRule)
+	tmpl, err := labels.ParseDefaultRuleOption(o.DefaultRule)
 	if err != nil {
 		return b, fmt.Errorf("docker: %w", err)
 	}
@@ -265,7 +273,7 @@ func (p *Provider) watch() bool { return p.opts.Watch == nil || *p.opts.Watch }
 // resync replaces the known containers with the engine's running ones.
 func (s *session) resync(ctx context.Context) error {
 	lctx, cancel := context.WithTimeout(ctx, callTimeout)
-	list, err := s.cli.ContainerList(lctx, dcontainer.ListOptions{})
+	list, err := s.cli.ContainerList(lctx, dcontainer.ListOptions{All: s.p.opts.AllowNonRunning})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("docker: list containers: %w", err)

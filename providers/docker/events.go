@@ -44,7 +44,7 @@ func classify(m events.Message) (string, action) {
 		return id, actDestroy
 	case name == "start", name == "restart", name == "unpause":
 		return id, actRefreshUndrain
-	case name == "die", name == "pause", name == "rename", name == "update", strings.HasPrefix(name, "health_status"):
+	case name == "die", name == "pause", name == "rename", name == "update", name == "create", strings.HasPrefix(name, "health_status"):
 		return id, actRefresh
 	}
 	return id, actNone

@@ -52,6 +52,7 @@ func parseFile(path string, data []byte) (*fileConfig, error) {
 		}
 	}
 	addTCPOrigins(fc, n, path)
+	addTLSOrigins(fc, n, path) // build_tls.go
 	addUDPOrigins(fc, n, path)
 	return fc, nil
 }
@@ -67,11 +68,15 @@ var sections = [...]section{
 	{"routers", config.KindRouter, func(c *config.Config, n string) bool { _, ok := c.HTTP.Routers[n]; return ok }},
 	{"services", config.KindService, func(c *config.Config, n string) bool { _, ok := c.HTTP.Services[n]; return ok }},
 	{"middlewares", config.KindMiddleware, func(c *config.Config, n string) bool { _, ok := c.HTTP.Middlewares[n]; return ok }},
+	{"serversTransports", config.KindServersTransport, func(c *config.Config, n string) bool { _, ok := c.HTTP.ServersTransports[n]; return ok }},
 }
 
 // problemFor turns a decode error into a problem of the object its path
 // names (http.routers.<name>...), or of the file when it names none.
 func problemFor(path string, e *decode.Error) config.Problem {
+	if p, ok := tlsProblemFor(path, e); ok { // build_tls.go
+		return p
+	}
 	k := e.Keys
 	if len(k) >= 3 && strings.EqualFold(k[0], "http") && !strings.HasPrefix(k[2], "[") {
 		for _, s := range sections {
@@ -136,8 +141,13 @@ func merge(files []*fileConfig, problems []config.Problem) *Result {
 		mergeObjects(&res.Config.HTTP.Middlewares, fc.cfg.HTTP.Middlewares, config.KindMiddleware, keep)
 		mergeObjects(&res.Config.TCP.Routers, fc.cfg.TCP.Routers, config.KindTCPRouter, keep)
 		mergeObjects(&res.Config.TCP.Services, fc.cfg.TCP.Services, config.KindTCPService, keep)
+		mergeObjects(&res.Config.TCP.Middlewares, fc.cfg.TCP.Middlewares, config.KindTCPMiddleware, keep)
+		mergeObjects(&res.Config.HTTP.ServersTransports, fc.cfg.HTTP.ServersTransports, config.KindServersTransport, keep)
+		mergeObjects(&res.Config.TCP.ServersTransports, fc.cfg.TCP.ServersTransports, config.KindTCPServersTransport, keep)
 		mergeUDP(res, fc, keep)
 		res.Config.TLS.Certificates = append(res.Config.TLS.Certificates, fc.cfg.TLS.Certificates...)
+		mergeObjects(&res.Config.TLS.Options, fc.cfg.TLS.Options, config.KindTLSOptions, keep)
+		mergeObjects(&res.Config.TLS.Stores, fc.cfg.TLS.Stores, config.KindTLSStore, keep)
 	}
 	for _, fc := range files {
 		for _, p := range fc.problems {

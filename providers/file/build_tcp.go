@@ -15,6 +15,8 @@ func addTCPOrigins(fc *fileConfig, n *decode.Node, path string) {
 	}{
 		{"routers", config.KindTCPRouter, func(name string) bool { _, ok := fc.cfg.TCP.Routers[name]; return ok }},
 		{"services", config.KindTCPService, func(name string) bool { _, ok := fc.cfg.TCP.Services[name]; return ok }},
+		{"middlewares", config.KindTCPMiddleware, func(name string) bool { _, ok := fc.cfg.TCP.Middlewares[name]; return ok }},
+		{"serversTransports", config.KindTCPServersTransport, func(name string) bool { _, ok := fc.cfg.TCP.ServersTransports[name]; return ok }},
 	} {
 		objs := tcp.Get(s.key)
 		if objs == nil || objs.Kind != decode.Map {

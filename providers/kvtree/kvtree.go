@@ -87,8 +87,13 @@ var sections = [...]section{
 	{"http", "middlewares", config.KindMiddleware, func(c *config.Config) []string { return names(c.HTTP.Middlewares) }},
 	{"tcp", "routers", config.KindTCPRouter, func(c *config.Config) []string { return names(c.TCP.Routers) }},
 	{"tcp", "services", config.KindTCPService, func(c *config.Config) []string { return names(c.TCP.Services) }},
+	{"tcp", "middlewares", config.KindTCPMiddleware, func(c *config.Config) []string { return names(c.TCP.Middlewares) }},
+	{"http", "serversTransports", config.KindServersTransport, func(c *config.Config) []string { return names(c.HTTP.ServersTransports) }},
+	{"tcp", "serversTransports", config.KindTCPServersTransport, func(c *config.Config) []string { return names(c.TCP.ServersTransports) }},
 	{"udp", "routers", config.KindUDPRouter, func(c *config.Config) []string { return names(c.UDP.Routers) }},
 	{"udp", "services", config.KindUDPService, func(c *config.Config) []string { return names(c.UDP.Services) }},
+	{"tls", "options", config.KindTLSOptions, func(c *config.Config) []string { return names(c.TLS.Options) }},
+	{"tls", "stores", config.KindTLSStore, func(c *config.Config) []string { return names(c.TLS.Stores) }},
 }
 
 func names[T any](m map[string]T) []string {

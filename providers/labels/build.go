@@ -23,7 +23,6 @@ import (
 
 	"github.com/ferryproxy/ferry/providers/decode"
 	"github.com/ferryproxy/ferry/router/config"
-	"github.com/ferryproxy/ferry/router/rule"
 )
 
 // DefaultRule is the default of the defaultRule option.
@@ -49,6 +48,10 @@ type Workload struct {
 	Published map[string]string
 	// Origin names the workload in problems and logs, e.g. container "web-1".
 	Origin string
+	// NoServers serves the workload's objects without its own server (a
+	// stopped or unhealthy container with allowNonRunning or
+	// allowEmptyServices): its services answer 503 until a replica is up.
+	NoServers bool
 }
 
 // Options are a provider's fixed settings.
@@ -265,6 +268,9 @@ func (b *builder) fillServers(shortcuts map[string]*server) {
 // server builds the workload's HTTP server for one service.
 func (b *builder) server(name string, s *server) (config.Server, bool) {
 	var srv config.Server
+	if b.w.NoServers {
+		return srv, false
+	}
 	var ok bool
 	if srv.Weight, ok = b.weight(config.KindService, name, s); !ok {
 		return srv, false
@@ -303,6 +309,9 @@ func (b *builder) weight(kind config.Kind, name string, s *server) (*int, bool) 
 // the port label or the single exposed port, or the published address.
 func (b *builder) hostPort(kind config.Kind, name string, s *server) (string, bool) {
 	var port string
+	if b.w.NoServers {
+		return "", false
+	}
 	switch {
 	case s.port != nil:
 		port = strings.TrimSpace(s.port.Value)
@@ -312,13 +321,11 @@ func (b *builder) hostPort(kind config.Kind, name string, s *server) (string, bo
 		}
 	case len(b.w.Ports) == 1:
 		port = b.w.Ports[0]
+	case len(b.w.Ports) > 1:
+		port = b.lowestPort(s) // defaults.go: as Traefik, with a warning
 	default:
 		label := b.o.Prefix + "." + decode.JoinPath(append(slices.Clip(s.path), "port"))
-		msg := "no port: the workload exposes no port; set label " + label
-		if len(b.w.Ports) > 1 {
-			msg = fmt.Sprintf("no port: the workload exposes %d ports (%s); set label %s", len(b.w.Ports), strings.Join(b.w.Ports, ", "), label)
-		}
-		b.add(config.Problem{Kind: kind, Name: name, Field: "loadBalancer.server.port", Message: msg})
+		b.add(config.Problem{Kind: kind, Name: name, Field: "loadBalancer.server.port", Message: "no port: the workload exposes no port; set label " + label})
 		return "", false
 	}
 	if b.w.Published != nil {
@@ -336,7 +343,8 @@ func (b *builder) hostPort(kind config.Kind, name string, s *server) (string, bo
 // defaultRouter adds a router with the default rule when none is labelled,
 // fills in empty rules and services, and checks every rule.
 func (b *builder) defaultRouter() {
-	if len(b.cfg.HTTP.Routers) == 0 {
+	implicit := len(b.cfg.HTTP.Routers) == 0
+	if implicit {
 		b.cfg.HTTP.Routers = map[string]*config.Router{b.w.Name: {}}
 	}
 	for name, r := range b.cfg.HTTP.Routers {
@@ -351,7 +359,10 @@ func (b *builder) defaultRouter() {
 				b.add(config.Problem{Kind: config.KindRouter, Name: name, Field: "rule", Message: "default rule: " + err.Error()})
 			}
 			r.Rule = buf.String()
-		} else if _, err := rule.Compile(r.Rule); err != nil {
+			if strings.TrimSpace(r.Rule) == "" && b.noDefaultRule(name, implicit) { // defaults.go
+				continue
+			}
+		} else if err := checkRule(r.Rule, r.RuleSyntax, false); err != nil { // rules.go
 			b.labelProblem(config.KindRouter, name, append(slices.Clip(path), "rule"), err.Error())
 		}
 		if r.Service == "" {

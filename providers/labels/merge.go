@@ -55,8 +55,11 @@ func Merge(parts []Part) *Merged {
 		c := p.Config
 		mergeObjects(mg, config.KindRouter, &dst.HTTP.Routers, c.HTTP.Routers, p.Origin)
 		mergeObjects(mg, config.KindMiddleware, &dst.HTTP.Middlewares, c.HTTP.Middlewares, p.Origin)
+		mergeObjects(mg, config.KindServersTransport, &dst.HTTP.ServersTransports, c.HTTP.ServersTransports, p.Origin)
+		mergeObjects(mg, config.KindTCPServersTransport, &dst.TCP.ServersTransports, c.TCP.ServersTransports, p.Origin)
 		mergeServices(mg, config.KindService, &dst.HTTP.Services, c.HTTP.Services, p.Origin, httpService)
 		mergeObjects(mg, config.KindTCPRouter, &dst.TCP.Routers, c.TCP.Routers, p.Origin)
+		mergeObjects(mg, config.KindTCPMiddleware, &dst.TCP.Middlewares, c.TCP.Middlewares, p.Origin)
 		mergeServices(mg, config.KindTCPService, &dst.TCP.Services, c.TCP.Services, p.Origin, tcpService)
 		mergeObjects(mg, config.KindUDPRouter, &dst.UDP.Routers, c.UDP.Routers, p.Origin)
 		mergeServices(mg, config.KindUDPService, &dst.UDP.Services, c.UDP.Services, p.Origin, udpService)

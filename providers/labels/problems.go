@@ -11,9 +11,11 @@ import (
 
 // sections maps the keys under http and tcp to the kind of object they hold.
 var sections = map[string]map[string]config.Kind{
-	"http": {"routers": config.KindRouter, "services": config.KindService, "middlewares": config.KindMiddleware},
-	"tcp":  {"routers": config.KindTCPRouter, "services": config.KindTCPService},
-	"udp":  {"routers": config.KindUDPRouter, "services": config.KindUDPService},
+	"http": {"routers": config.KindRouter, "services": config.KindService, "middlewares": config.KindMiddleware,
+		"serverstransports": config.KindServersTransport},
+	"tcp": {"routers": config.KindTCPRouter, "services": config.KindTCPService, "serverstransports": config.KindTCPServersTransport,
+		"middlewares": config.KindTCPMiddleware},
+	"udp": {"routers": config.KindUDPRouter, "services": config.KindUDPService},
 }
 
 // serviceKind is the kind of a section's services.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/ferryproxy/ferry/router/config"
-	"github.com/ferryproxy/ferry/router/rule"
 )
 
 // tcpDefaults applies the implicit TCP defaults once any TCP key is
@@ -44,7 +43,7 @@ func (b *builder) tcpDefaults(shortcuts map[string]*server) {
 	for name, r := range t.Routers {
 		path := []string{"tcp", "routers", name, "rule"}
 		if r.Rule != "" {
-			if _, err := rule.CompileTCP(r.Rule); err != nil {
+			if err := checkRule(r.Rule, r.RuleSyntax, true); err != nil { // rules.go
 				b.labelProblem(config.KindTCPRouter, name, path, err.Error())
 			}
 		}

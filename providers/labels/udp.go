@@ -63,6 +63,9 @@ func (b *builder) udpDefaults(shortcuts map[string]*server) {
 // udpHostPort is where the workload serves one UDP service: Host and the
 // port label.
 func (b *builder) udpHostPort(name string, s *server) (string, bool) {
+	if b.w.NoServers {
+		return "", false
+	}
 	label := b.o.Prefix + "." + strings.Join(append(slices.Clip(s.path), "port"), ".")
 	if s.port == nil {
 		b.add(config.Problem{Kind: config.KindUDPService, Name: name, Field: "loadBalancer.server.port",

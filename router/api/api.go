@@ -44,6 +44,7 @@ func Handler(sw *router.Switcher, opts ...Option) http.Handler {
 		writeOne(w, v.view().middlewares(), r.PathValue("name"), func(v router.MiddlewareInfo) string { return v.Name })
 	})
 	addTCP(mux, v)
+	addTCPMiddlewares(mux, v) // tcp_middlewares.go
 	addUDP(mux, v)
 	addLive(mux, v) // overview, events, explain (live.go)
 	mux.HandleFunc("GET /api/rawdata", func(w http.ResponseWriter, _ *http.Request) {
@@ -53,32 +54,43 @@ func Handler(sw *router.Switcher, opts ...Option) http.Handler {
 }
 
 // RawData is the whole live configuration with every object's state.
+// As Traefik's, it has the TCP and UDP objects under their own keys.
 type RawData struct {
-	Routers     map[string]router.RouterInfo     `json:"routers"`
-	Services    map[string]router.ServiceInfo    `json:"services"`
-	Middlewares map[string]router.MiddlewareInfo `json:"middlewares"`
-	TLS         config.TLS                       `json:"tls"`
-	Problems    []config.Problem                 `json:"problems"`
+	Routers        map[string]router.RouterInfo        `json:"routers"`
+	Services       map[string]router.ServiceInfo       `json:"services"`
+	Middlewares    map[string]router.MiddlewareInfo    `json:"middlewares"`
+	TCPRouters     map[string]router.TCPRouterInfo     `json:"tcpRouters"`
+	TCPServices    map[string]router.TCPServiceInfo    `json:"tcpServices"`
+	TCPMiddlewares map[string]router.TCPMiddlewareInfo `json:"tcpMiddlewares"`
+	UDPRouters     map[string]router.UDPRouterInfo     `json:"udpRouters"`
+	UDPServices    map[string]router.UDPServiceInfo    `json:"udpServices"`
+	TLS            config.TLS                          `json:"tls"`
+	Problems       []config.Problem                    `json:"problems"`
 }
 
 func rawData(v *view) RawData {
 	d := RawData{
-		Routers:     map[string]router.RouterInfo{},
-		Services:    map[string]router.ServiceInfo{},
-		Middlewares: map[string]router.MiddlewareInfo{},
+		Routers:     byName(v.routers(), func(r router.RouterInfo) string { return r.Name }),
+		Services:    byName(v.services(), func(s router.ServiceInfo) string { return s.Name }),
+		Middlewares: byName(v.middlewares(), func(m router.MiddlewareInfo) string { return m.Name }),
 		TLS:         v.cfg.TLS,
 		Problems:    v.problems(),
 	}
-	for _, r := range v.routers() {
-		d.Routers[r.Name] = r
-	}
-	for _, s := range v.services() {
-		d.Services[s.Name] = s
-	}
-	for _, m := range v.middlewares() {
-		d.Middlewares[m.Name] = m
-	}
+	d.TCPRouters = byName(v.tcpRouters(), func(r router.TCPRouterInfo) string { return r.Name })
+	d.TCPServices = byName(v.tcpServices(), func(s router.TCPServiceInfo) string { return s.Name })
+	d.TCPMiddlewares = byName(v.tcpMiddlewares(), func(m router.TCPMiddlewareInfo) string { return m.Name })
+	d.UDPRouters = byName(v.udpRouters(), func(r router.UDPRouterInfo) string { return r.Name })
+	d.UDPServices = byName(v.udpServices(), func(s router.UDPServiceInfo) string { return s.Name })
 	return d
+}
+
+// byName indexes items by name; never nil.
+func byName[T any](items []T, nameOf func(T) string) map[string]T {
+	out := make(map[string]T, len(items))
+	for _, it := range items {
+		out[nameOf(it)] = it
+	}
+	return out
 }
 
 func writeOne[T any](w http.ResponseWriter, items []T, name string, nameOf func(T) string) {

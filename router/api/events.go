@@ -46,6 +46,10 @@ func (e *events) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx and the like: do not buffer
+	// The baseline is taken before the first byte: a change applied once
+	// the client has seen the stream open is a change on it.
+	t := e.sw.Table()
+	digest := t.HealthDigest()
 	w.WriteHeader(http.StatusOK)
 	// retry: reconnect after a second when the stream breaks.
 	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil || rc.Flush() != nil {
@@ -54,8 +58,6 @@ func (e *events) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stop := e.stopped(r)
 	ticker := time.NewTicker(e.tick)
 	defer ticker.Stop()
-	t := e.sw.Table()
-	digest := t.HealthDigest()
 	lastWrite := time.Now()
 	var seq uint64
 	for {

@@ -26,12 +26,20 @@ type HTTP struct {
 	Services map[string]*Service `json:"services,omitempty"`
 	// Middlewares transform requests on their way to a service, by name.
 	Middlewares map[string]*Middleware `json:"middlewares,omitempty"`
+	// ServersTransports configure the connections to servers (TLS, client
+	// certificates, timeouts, pools), by name; services name one in
+	// loadBalancer.serversTransport.
+	ServersTransports map[string]*ServersTransport `json:"serversTransports,omitempty"`
 }
 
 // Router matches requests with a rule and hands them to a service.
 type Router struct {
 	// Rule is the matching expression, e.g. Host(`example.com`) && PathPrefix(`/api`).
 	Rule string `json:"rule,omitempty"`
+	// RuleSyntax is the rule language the rule is written in: v3 (Traefik v3's)
+	// or v2 (Traefik v2's: Host(`a`, `b`), Headers, Query(`k=v`), {name:re}
+	// templates); empty means core.defaultRuleSyntax, else v3.
+	RuleSyntax string `json:"ruleSyntax,omitempty"`
 	// Service is the name of the service that receives matching requests.
 	Service string `json:"service,omitempty"`
 	// EntryPoints restricts the router to these entry points; empty means all HTTP entry points.
@@ -52,6 +60,10 @@ type RouterTLS struct {
 	Domains []Domain `json:"domains,omitempty"`
 	// Options names a TLS options set.
 	Options string `json:"options,omitempty"`
+	// OnDemand obtains a certificate from CertResolver at the first TLS
+	// handshake for a name the rule does not list (a HostRegexp or
+	// catch-all router), when the resolver's onDemand.ask URL allows it.
+	OnDemand bool `json:"onDemand,omitempty"`
 }
 
 // Domain is a certificate's main name and its subject alternative names.
@@ -92,6 +104,10 @@ type LoadBalancer struct {
 	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
 	// PassiveHealthCheck ejects a server for a while after real requests to it fail.
 	PassiveHealthCheck *PassiveHealthCheck `json:"passiveHealthCheck,omitempty"`
+	// ServersTransport names the http.serversTransports entry used to reach the
+	// servers (name or name@provider); default: default@internal, the static
+	// serversTransport section.
+	ServersTransport string `json:"serversTransport,omitempty"`
 }
 
 // ResponseForwarding tunes response copying.
@@ -106,12 +122,21 @@ type Server struct {
 	URL string `json:"url,omitempty"`
 	// Weight is the server's share relative to the others (default 1; 0 takes it out of rotation).
 	Weight *int `json:"weight,omitempty"`
+	// PreservePath keeps the path of URL in front of every request's path
+	// (http://h/base + /x -> /base/x); by default, as in Traefik, a server URL's path is not used.
+	PreservePath bool `json:"preservePath,omitempty"`
 }
 
 // TLS holds certificates and their stores.
 type TLS struct {
 	// Certificates are served on TLS entry points, chosen by SNI.
 	Certificates []Certificate `json:"certificates,omitempty"`
+	// Options are named sets of TLS handshake settings (versions, ciphers,
+	// client certificates), chosen by routers with tls.options; "default"
+	// applies to the routers that name none (tlsoptions.go).
+	Options map[string]*TLSOptions `json:"options,omitempty"`
+	// Stores hold the certificate served when none matches; only "default" is used.
+	Stores map[string]*TLSStore `json:"stores,omitempty"`
 }
 
 // Certificate is a certificate and key pair, each a file path or PEM contents.

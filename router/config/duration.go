@@ -11,21 +11,25 @@ type Duration time.Duration
 
 // UnmarshalText parses "10s", "250ms" or a bare number of seconds.
 func (d *Duration) UnmarshalText(b []byte) error {
-	s := string(b)
+	v, err := parseDuration(string(b), time.Second, "want e.g. 10s, 250ms")
+	*d = Duration(v)
+	return err
+}
+
+// parseDuration reads Go's duration syntax, or a bare number of unit;
+// hint ends the error.
+func parseDuration(s string, unit time.Duration, hint string) (time.Duration, error) {
 	if s == "" {
-		*d = 0
-		return nil
+		return 0, nil
 	}
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		*d = Duration(n * float64(time.Second))
-		return nil
+		return time.Duration(n * float64(unit)), nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (want e.g. 10s, 250ms)", s)
+		return 0, fmt.Errorf("invalid duration %q (%s)", s, hint)
 	}
-	*d = Duration(v)
-	return nil
+	return v, nil
 }
 
 // MarshalText writes the duration as Go's time.Duration string.

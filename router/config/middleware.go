@@ -21,6 +21,10 @@ type Middleware struct {
 	Compress         *Compress         `json:"compress,omitempty"`
 	Chain            *Chain            `json:"chain,omitempty"`
 	Errors           *ErrorPages       `json:"errors,omitempty"`
+	// PassTLSClientCert passes the client's TLS certificate to the servers in headers (passtlsclientcert.go).
+	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+	// DigestAuth requires HTTP digest authentication, RFC 7616 (middleware_digest.go).
+	DigestAuth *DigestAuth `json:"digestAuth,omitempty"`
 }
 
 // AddPrefix prepends a prefix to the request path.
@@ -33,6 +37,11 @@ type AddPrefix struct {
 type StripPrefix struct {
 	// Prefixes are tried in order.
 	Prefixes []string `json:"prefixes,omitempty"`
+	// ForceSlash, as in Traefik v2: true turns the stripped path into "/" +
+	// the rest without its leading slashes ("/api//x" -> "/x"); false leaves an
+	// emptied path empty ("/api" -> "", so a following addPrefix adds no
+	// slash). Unset: an emptied path becomes "/" and the rest is kept as is.
+	ForceSlash *bool `json:"forceSlash,omitempty"`
 }
 
 // StripPrefixRegex removes the first matching regular expression prefix.
@@ -119,6 +128,35 @@ type Headers struct {
 	ContentSecurityPolicy string `json:"contentSecurityPolicy,omitempty"`
 	// PermissionsPolicy sets Permissions-Policy.
 	PermissionsPolicy string `json:"permissionsPolicy,omitempty"`
+	// ContentSecurityPolicyReportOnly sets Content-Security-Policy-Report-Only.
+	ContentSecurityPolicyReportOnly string `json:"contentSecurityPolicyReportOnly,omitempty"`
+	// CustomBrowserXSSValue sets X-XSS-Protection to this value; it wins over BrowserXSSFilter.
+	CustomBrowserXSSValue string `json:"customBrowserXSSValue,omitempty"`
+	// PublicKey sets Public-Key-Pins (HPKP) on TLS answers.
+	PublicKey string `json:"publicKey,omitempty"`
+	// AddVaryHeader is accepted for Traefik configurations: Ferry always adds
+	// Vary: Origin when a CORS answer depends on the origin.
+	AddVaryHeader bool `json:"addVaryHeader,omitempty"`
+	// AllowedHosts lists the host names (with or without port, any case)
+	// requests may carry; others are answered 400.
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
+	// HostsProxyHeaders are headers, tried in order, that carry the host
+	// AllowedHosts and SSLRedirect look at instead of Host, e.g. X-Forwarded-Host.
+	HostsProxyHeaders []string `json:"hostsProxyHeaders,omitempty"`
+	// SSLProxyHeaders mark a request as HTTPS when a header has the value
+	// given, e.g. {X-Forwarded-Proto: https}: for the STS and HPKP headers and SSLRedirect.
+	SSLProxyHeaders map[string]string `json:"sslProxyHeaders,omitempty"`
+	// IsDevelopment turns off AllowedHosts, SSLRedirect, STS and HPKP, for development.
+	IsDevelopment bool `json:"isDevelopment,omitempty"`
+	// SSLRedirect (deprecated in Traefik; prefer redirectScheme) redirects
+	// plain HTTP requests to https (301; 307 with SSLTemporaryRedirect).
+	SSLRedirect bool `json:"sslRedirect,omitempty"`
+	// SSLTemporaryRedirect (deprecated) makes the SSL redirects 307 instead of 301.
+	SSLTemporaryRedirect bool `json:"sslTemporaryRedirect,omitempty"`
+	// SSLHost (deprecated) is the host:port SSL redirects go to (default: the request's host).
+	SSLHost string `json:"sslHost,omitempty"`
+	// SSLForceHost (deprecated) also redirects HTTPS requests whose host is not SSLHost.
+	SSLForceHost bool `json:"sslForceHost,omitempty"`
 }
 
 // BasicAuth requires HTTP basic authentication.
@@ -149,6 +187,17 @@ type ForwardAuth struct {
 	AuthRequestHeaders []string `json:"authRequestHeaders,omitempty"`
 	// TLS configures the connection to the auth server.
 	TLS *ClientTLS `json:"tls,omitempty"`
+	// ForwardBody sends the request body to the auth server too.
+	ForwardBody bool `json:"forwardBody,omitempty"`
+	// MaxBodySize bounds the body ForwardBody reads (held in memory):
+	// default 1 MiB, -1 no limit; a larger body is answered 413.
+	MaxBodySize *int64 `json:"maxBodySize,omitempty"`
+	// PreserveRequestMethod asks the auth server with the request's method instead of GET.
+	PreserveRequestMethod bool `json:"preserveRequestMethod,omitempty"`
+	// MaxResponseBodySize bounds the body of a denial passed to the client:
+	// default 1 MiB, -1 no limit; a denial announcing a larger body is answered
+	// 401 without it, and one found larger while copying is cut.
+	MaxResponseBodySize *int64 `json:"maxResponseBodySize,omitempty"`
 }
 
 // ClientTLS configures an outgoing TLS connection.
@@ -194,6 +243,10 @@ type IPStrategy struct {
 	// ExcludedIPs (IPs, CIDRs): the client is the rightmost X-Forwarded-For
 	// address outside them.
 	ExcludedIPs []string `json:"excludedIPs,omitempty"`
+	// IPv6Subnet, 1 to 128, turns an IPv6 client address into the first
+	// address of its subnet of this size (64: the /64 a host usually owns), so
+	// rate limits and allow lists treat the subnet as one client.
+	IPv6Subnet int `json:"ipv6Subnet,omitempty"`
 }
 
 // InFlightReq limits concurrent requests.
@@ -247,6 +300,9 @@ type Retry struct {
 	// MaxRequestBodyBytes bounds the request body kept to replay it on a retry
 	// (default 1 MiB); a request whose body read so far is larger is not retried.
 	MaxRequestBodyBytes int64 `json:"maxRequestBodyBytes,omitempty"`
+	// Timeout bounds the time spent retrying: no new try starts once this long
+	// has passed since the first one began (0: no bound).
+	Timeout Duration `json:"timeout,omitempty"`
 }
 
 // CircuitBreaker stops sending traffic to an unhealthy service.

@@ -64,9 +64,11 @@ func (c *Config) Qualified(provider string) *Config {
 			if s == nil {
 				continue
 			}
-			out.HTTP.Services[q(name)] = s.qualified(q)
+			out.HTTP.Services[q(name)] = withQualifiedTransport(s.qualified(q), q)
 		}
 	}
+	out.HTTP.ServersTransports = qualifiedTransports(c.HTTP.ServersTransports, q)
+	out.TCP.ServersTransports = qualifiedTransports(c.TCP.ServersTransports, q)
 	if len(c.HTTP.Middlewares) > 0 {
 		out.HTTP.Middlewares = make(map[string]*Middleware, len(c.HTTP.Middlewares))
 		for name, m := range c.HTTP.Middlewares {
@@ -85,6 +87,7 @@ func (c *Config) Qualified(provider string) *Config {
 			out.HTTP.Middlewares[q(name)] = &cp
 		}
 	}
+	out.qualifyTLS(c, provider) // tls.options and tls.stores names and references (tlsoptions.go)
 	return out
 }
 
@@ -94,11 +97,16 @@ func Merge(dst, src *Config) {
 	mergeMap(&dst.HTTP.Routers, src.HTTP.Routers)
 	mergeMap(&dst.HTTP.Services, src.HTTP.Services)
 	mergeMap(&dst.HTTP.Middlewares, src.HTTP.Middlewares)
+	mergeMap(&dst.HTTP.ServersTransports, src.HTTP.ServersTransports)
+	mergeMap(&dst.TCP.ServersTransports, src.TCP.ServersTransports)
 	mergeMap(&dst.TCP.Routers, src.TCP.Routers)
 	mergeMap(&dst.TCP.Services, src.TCP.Services)
+	mergeMap(&dst.TCP.Middlewares, src.TCP.Middlewares)
 	mergeMap(&dst.UDP.Routers, src.UDP.Routers)
 	mergeMap(&dst.UDP.Services, src.UDP.Services)
 	dst.TLS.Certificates = append(dst.TLS.Certificates, src.TLS.Certificates...)
+	mergeMap(&dst.TLS.Options, src.TLS.Options)
+	mergeMap(&dst.TLS.Stores, src.TLS.Stores)
 }
 
 // mergeMap copies every entry of src into *dst, making *dst when needed.

@@ -10,8 +10,10 @@ import (
 // lines and error messages (RedactText, RedactURL).
 //
 // Secrets are:
-//   - private keys: a key field (tls.certificates keyFile, forwardAuth
-//     tls.key) holding PEM text rather than a file path, and any PEM
+//   - private keys: a key field (tls.certificates and tls.stores
+//     defaultCertificate keyFile, forwardAuth
+//     tls.key, the certificates keyFile of HTTP and TCP serversTransports)
+//     holding PEM text rather than a file path, and any PEM
 //     PRIVATE KEY block in any text (a certFile holding both, a message);
 //   - header values of headers middlewares (customRequestHeaders,
 //     customResponseHeaders) and health check probes whose header name is
@@ -19,7 +21,8 @@ import (
 //   - the password of user:password@ in any URL (servers, forwardAuth
 //     address, health checks) and URL query values whose parameter name is
 //     a credential's (?token=…, ?api_key=…);
-//   - the password hashes of basicAuth users (the user names stay).
+//   - the password hashes of basicAuth and digestAuth users (the user
+//     names and realms stay).
 //
 // Paths of key files, user names and header names are not secrets: they
 // are shown, so users can tell what is configured.
@@ -72,6 +75,9 @@ func (c *Config) Redacted() *Config {
 	out.HTTP.Services = copyMap(c.HTTP.Services, (*Service).Redacted)
 	out.HTTP.Middlewares = copyMap(c.HTTP.Middlewares, (*Middleware).Redacted)
 	out.TCP.Routers, out.TCP.Services = copyMap(c.TCP.Routers, nil), copyMap(c.TCP.Services, nil)
+	out.TCP.Middlewares = copyMap(c.TCP.Middlewares, nil)
+	out.HTTP.ServersTransports = copyMap(c.HTTP.ServersTransports, (*ServersTransport).Redacted)
+	out.TCP.ServersTransports = copyMap(c.TCP.ServersTransports, (*TCPServersTransport).Redacted)
 	out.UDP.Routers, out.UDP.Services = copyMap(c.UDP.Routers, nil), copyMap(c.UDP.Services, nil)
 	out.TLS = c.TLS.Redacted()
 	return &out
@@ -93,8 +99,10 @@ func copyMap[V any](m map[string]V, redact func(V) V) map[string]V {
 	return out
 }
 
-// Redacted returns the certificates with inline private keys replaced.
+// Redacted returns the certificates (tls.certificates and the stores' default
+// certificates) with inline private keys replaced.
 func (t TLS) Redacted() TLS {
+	t.Stores = redactedStores(t.Stores) // stores' default certificates (tlsoptions.go)
 	if len(t.Certificates) == 0 {
 		return t
 	}
@@ -159,12 +167,18 @@ func (m *Middleware) Redacted() *Middleware {
 		}
 		cp.BasicAuth, changed = &b, true
 	}
+	if a := m.DigestAuth; a != nil && len(a.Users) > 0 {
+		d := *a
+		d.Users = redactDigestUsers(a.Users) // middleware_digest.go
+		cp.DigestAuth, changed = &d, true
+	}
 	if h := m.Headers; h != nil {
 		req, r1 := redactHeaders(h.CustomRequestHeaders)
 		resp, r2 := redactHeaders(h.CustomResponseHeaders)
-		if r1 || r2 {
+		ssl, r3 := redactHeaders(h.SSLProxyHeaders)
+		if r1 || r2 || r3 {
 			c := *h
-			c.CustomRequestHeaders, c.CustomResponseHeaders = req, resp
+			c.CustomRequestHeaders, c.CustomResponseHeaders, c.SSLProxyHeaders = req, resp, ssl
 			cp.Headers, changed = &c, true
 		}
 	}

@@ -92,6 +92,12 @@ func TestRedactedHidesEverySecret(t *testing.T) {
 			CustomResponseHeaders: map[string]string{"Set-Cookie": "sid=c-5", "X-Client-Secret": "s-6", "Server": "ferry"},
 		}}}}}, []string{"tok-1", "k-2", "c-3", "t-4", "c-5", "s-6"},
 			[]string{`"X-Env":"prod"`, `"X-Debug":""`, `"Server":"ferry"`, `"Authorization":"<redacted>"`}},
+		{"digestAuth users", Config{HTTP: HTTP{Middlewares: map[string]*Middleware{"d": {DigestAuth: &DigestAuth{
+			Users: []string{"alice:staff:0123456789abcdef0123456789abcdef"}, UsersFile: "/etc/htdigest"}}}}},
+			[]string{"0123456789abcdef"}, []string{"alice:staff:<redacted>", "/etc/htdigest"}},
+		{"headers sslProxyHeaders", Config{HTTP: HTTP{Middlewares: map[string]*Middleware{"h": {Headers: &Headers{
+			SSLProxyHeaders: map[string]string{"X-Forwarded-Proto": "https", "X-Auth-Secret": "s-13"}}}}}},
+			[]string{"s-13"}, []string{`"X-Forwarded-Proto":"https"`}},
 		{"basicAuth users", Config{HTTP: HTTP{Middlewares: map[string]*Middleware{"a": {BasicAuth: &BasicAuth{
 			Users: []string{"alice:$2y$05$hash1", "bob:{SHA}hash2"}, UsersFile: "/etc/htpasswd"}}}}},
 			[]string{"hash1", "hash2"}, []string{"alice:<redacted>", "bob:<redacted>", "/etc/htpasswd"}},
@@ -157,9 +163,11 @@ var (
 
 // notSecret lists the fields matched above that hold no secret, with why.
 var notSecret = map[string]string{
-	"BasicAuth.UsersFile": "a file path",
-	"TCPServer.Address":   "host:port, no user information",
-	"UDPServer.Address":   "host:port, no user information",
+	"BasicAuth.UsersFile":  "a file path",
+	"DigestAuth.UsersFile": "a file path",
+	"Headers.PublicKey":    "a public key pin (HPKP): public by design",
+	"TCPServer.Address":    "host:port, no user information",
+	"UDPServer.Address":    "host:port, no user information",
 }
 
 const sentinel = "SENTINEL-SECRET"

@@ -57,6 +57,10 @@ type HealthCheck struct {
 	// passes. By default (false) a new server waits for its first passing probe, unless no
 	// other server of the service is up.
 	StartHealthy bool `json:"startHealthy,omitempty"`
+	// Mode is http (default) or grpc: the gRPC health checking protocol
+	// (grpc.health.v1.Health/Check for the whole server), which passes on
+	// SERVING; Path, Method, Status and FollowRedirects do not apply.
+	Mode string `json:"mode,omitempty"`
 }
 
 // PassiveHealthCheck ejects a server after failed requests: connection
@@ -93,6 +97,8 @@ type Cookie struct {
 	MaxAge int `json:"maxAge,omitempty"`
 	// Path is the cookie's path (default /).
 	Path string `json:"path,omitempty"`
+	// Domain is the cookie's domain attribute (default: none, the request's host only).
+	Domain string `json:"domain,omitempty"`
 }
 
 // Weighted spreads requests across services by weight (smooth weighted

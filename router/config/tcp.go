@@ -8,6 +8,12 @@ type TCP struct {
 	Routers map[string]*TCPRouter `json:"routers,omitempty"`
 	// Services are the destinations of TCP routers, by service name.
 	Services map[string]*TCPService `json:"services,omitempty"`
+	// ServersTransports configure the connections to servers (timeouts, TLS
+	// towards the servers), by name; services name one in loadBalancer.serversTransport.
+	ServersTransports map[string]*TCPServersTransport `json:"serversTransports,omitempty"`
+	// Middlewares act on connections before they reach a service (ipAllowList,
+	// inFlightConn), by name; routers name them in middlewares (tcp_middleware.go).
+	Middlewares map[string]*TCPMiddleware `json:"middlewares,omitempty"`
 }
 
 // TCPRouter matches connections with a rule and hands them to a TCP service.
@@ -15,12 +21,18 @@ type TCPRouter struct {
 	// Rule is the matching expression over HostSNI, HostSNIRegexp, ClientIP and ALPN,
 	// e.g. HostSNI(`db.example.com`); HostSNI(`*`) takes every connection.
 	Rule string `json:"rule,omitempty"`
+	// RuleSyntax is the rule language the rule is written in: v3, or v2 (several
+	// values per matcher, {name:re} templates in HostSNIRegexp); empty means
+	// core.defaultRuleSyntax, else v3.
+	RuleSyntax string `json:"ruleSyntax,omitempty"`
 	// EntryPoints restricts the router to these entry points; empty means all entry points.
 	EntryPoints []string `json:"entryPoints,omitempty"`
 	// Service is the name of the TCP service that receives matching connections.
 	Service string `json:"service,omitempty"`
 	// Priority orders routers; higher is tried first. Zero means the rule's length.
 	Priority int `json:"priority,omitempty"`
+	// Middlewares are the TCP middlewares every connection goes through, in order.
+	Middlewares []string `json:"middlewares,omitempty"`
 	// TLS, when set, makes the router match TLS connections (by SNI); without it the
 	// router takes connections that do not start with TLS, and its rule must be HostSNI(`*`).
 	TLS *TCPRouterTLS `json:"tls,omitempty"`
@@ -57,7 +69,12 @@ type TCPLoadBalancer struct {
 	ProxyProtocol *ProxyProtocol `json:"proxyProtocol,omitempty"`
 	// TerminationDelay bounds how long the other direction may keep running once one
 	// side has closed its half of the connection; zero leaves it to the idle timeout.
-	TerminationDelay Duration `json:"terminationDelay,omitempty"`
+	// A bare number is milliseconds, as in Traefik (100 is 100ms).
+	TerminationDelay DurationMS `json:"terminationDelay,omitempty"`
+	// ServersTransport names the tcp.serversTransports entry used to reach the
+	// servers (name or name@provider); default: default@internal, the static
+	// tcpServersTransport section.
+	ServersTransport string `json:"serversTransport,omitempty"`
 }
 
 // TCPServer is one upstream server of a TCP load balancer.

@@ -94,6 +94,7 @@ func Validate(c *Config) []Problem {
 	for name, s := range c.HTTP.Services {
 		validateService(name, s, add)
 		validateKinds(name, s, c.HTTP.Services, add)
+		validateMoreService(name, s, add) // validate_more.go
 	}
 	for name, m := range c.HTTP.Middlewares {
 		if n := m.typeCount(); n != 1 {
@@ -101,6 +102,7 @@ func Validate(c *Config) []Problem {
 		}
 		validateTransformMiddleware(c, name, m, add)
 		validateTraffic(name, m, add)
+		validateMoreMiddleware(name, m, add) // validate_more.go
 	}
 	for i, cert := range c.TLS.Certificates {
 		if cert.CertFile == "" {
@@ -111,7 +113,10 @@ func Validate(c *Config) []Problem {
 		}
 	}
 	ps = append(ps, validateTCP(c)...)
+	ps = append(ps, validateTCPMiddlewares(c)...) // tcp_middleware.go
 	ps = append(ps, validateUDP(c)...)
+	ps = append(ps, validateTransports(c)...) // validate_transport.go
+	ps = append(ps, validateTLS(c)...)        // validate_tlsoptions.go
 	SortProblems(ps)
 	return ps
 }
@@ -179,7 +184,8 @@ func (m *Middleware) typeCount() int {
 		m.ReplacePathRegex != nil, m.RedirectScheme != nil, m.RedirectRegex != nil, m.Headers != nil,
 		m.BasicAuth != nil, m.ForwardAuth != nil, m.RateLimit != nil, m.InFlightReq != nil,
 		m.IPAllowList != nil, m.Buffering != nil, m.Retry != nil, m.CircuitBreaker != nil,
-		m.Compress != nil, m.Chain != nil, m.Errors != nil,
+		m.Compress != nil, m.Chain != nil, m.Errors != nil, m.PassTLSClientCert != nil,
+		m.DigestAuth != nil,
 	} {
 		if set {
 			n++

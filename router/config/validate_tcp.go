@@ -127,6 +127,7 @@ func checkTCPAddress(addr string) error {
 // reference qualified by q.
 func qualifiedTCP(in TCP, q func(string) string) TCP {
 	var out TCP
+	out.Middlewares = qualifiedTCPMiddlewares(in.Middlewares, q) // tcp_middleware.go
 	if len(in.Routers) > 0 {
 		out.Routers = make(map[string]*TCPRouter, len(in.Routers))
 		for name, r := range in.Routers {
@@ -135,6 +136,7 @@ func qualifiedTCP(in TCP, q func(string) string) TCP {
 			}
 			cp := *r
 			cp.Service = q(r.Service)
+			cp.Middlewares = qualifiedNames(r.Middlewares, q) // tcp_middleware.go
 			out.Routers[q(name)] = &cp
 		}
 	}
@@ -155,7 +157,7 @@ func qualifiedTCP(in TCP, q func(string) string) TCP {
 				cp.Weighted = &w
 				s = &cp
 			}
-			out.Services[q(name)] = s
+			out.Services[q(name)] = withQualifiedTCPTransport(s, q)
 		}
 	}
 	return out

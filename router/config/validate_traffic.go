@@ -5,7 +5,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -120,13 +119,8 @@ func validateIPStrategy(s *IPStrategy, field string, bad func(string, string, ..
 
 func validateRanges(list []string, field string, bad func(string, string, ...any)) {
 	for i, s := range list {
-		s = strings.TrimSpace(s)
-		if strings.Contains(s, "/") {
-			if _, err := netip.ParsePrefix(s); err != nil {
-				bad(fmt.Sprintf("%s[%d]", field, i), "invalid CIDR %q", s)
-			}
-		} else if _, err := netip.ParseAddr(s); err != nil {
-			bad(fmt.Sprintf("%s[%d]", field, i), "invalid IP %q", s)
+		if _, err := ParseIPRange(s); err != nil {
+			bad(fmt.Sprintf("%s[%d]", field, i), "%s", err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -106,21 +107,34 @@ func (l *Listener) serveHTTP2(w http.ResponseWriter, r *http.Request) {
 // streamDone records a served HTTP/2 stream, and closes the connection
 // once its client has cancelled too many of them.
 func (l *Listener) streamDone(rec *streamRecord, conn *clientConn, r *http.Request) {
-	served := rec.served.Add(1)
-	if r.Context().Err() == nil || conn == nil {
-		return
-	}
-	if n := rec.canceled.Add(1); n > maxCanceledStreams && 2*n > served && rec.closed.CompareAndSwap(false, true) {
+	served, n, tooMany := rec.done(r.Context().Err() != nil && conn != nil)
+	if tooMany {
 		l.log.Warn("closing an HTTP/2 connection whose client cancels most of its streams (rapid reset)",
 			zap.Stringer("client", conn.RemoteAddr()), zap.Int64("streams", served), zap.Int64("canceled", n))
 		_ = conn.Close()
 	}
 }
 
+// done records a served stream, cancelled by its client or not. It returns
+// the streams served and cancelled so far, and tooMany, once, when the
+// client has cancelled too many: its connection must be closed. (HTTP/2 and
+// HTTP/3 share it.)
+func (s *streamRecord) done(canceled bool) (served, n int64, tooMany bool) {
+	served = s.served.Add(1)
+	if !canceled {
+		return served, s.canceled.Load(), false
+	}
+	n = s.canceled.Add(1)
+	return served, n, n > maxCanceledStreams && 2*n > served && s.closed.CompareAndSwap(false, true)
+}
+
 // guard applies the entry point's per-request limits, then hands the
 // request to next: the target's length, the protocols it may upgrade to,
 // and a deadline on every read of its body.
 func (l *Listener) guard(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if !l.opts.ForwardedInsecure && !l.trustsForwarded(r) {
+		stripForwarded(r.Header)
+	}
 	if len(r.RequestURI) > l.opts.MaxURLLength {
 		refuse(w, http.StatusRequestURITooLong, "")
 		return
@@ -136,6 +150,39 @@ func (l *Listener) guard(w http.ResponseWriter, r *http.Request, next http.Handl
 		r.Body = b
 	}
 	next.ServeHTTP(w, r)
+}
+
+// trustsForwarded reports whether the client is a peer whose forwarded
+// headers are believed.
+func (l *Listener) trustsForwarded(r *http.Request) bool {
+	if len(l.opts.ForwardedTrustedIPs) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range l.opts.ForwardedTrustedIPs {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripForwarded removes the headers in which a proxy tells who the client
+// is and how it came (X-Forwarded-*, X-Real-Ip, Forwarded): from an
+// untrusted client they are lies that rules, middlewares (redirectScheme,
+// ipAllowList's ipStrategy) and servers would believe. Ferry sets its own
+// when it forwards the request.
+func stripForwarded(h http.Header) {
+	for k := range h {
+		if len(k) > 0 && (k[0] == 'X' || k[0] == 'F') &&
+			(strings.HasPrefix(k, "X-Forwarded-") || k == "X-Real-Ip" || k == "Forwarded") {
+			delete(h, k)
+		}
+	}
 }
 
 // upgradeAllowed reports whether every protocol an Upgrade header asks

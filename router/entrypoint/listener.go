@@ -79,9 +79,19 @@ type Options struct {
 	HTTPConnections, TCPConnections Gauge
 	// TCPRoutes, when set, gives the entry point's current TCP routes.
 	TCPRoutes func() *tcp.Routes
+	// HTTP3, when set, also serves HTTP/3 on the port's UDP side (http3.go).
+	HTTP3 *HTTP3Options
 	// ProxyProtocolTrustedIPs are the peers whose PROXY protocol headers are
 	// accepted; a header from any other peer is refused. Empty: off.
 	ProxyProtocolTrustedIPs []netip.Prefix
+	// TLSConfigForClient, when set, picks the TLS configuration of each
+	// handshake (the TLS options of its server name); nil: one for all.
+	TLSConfigForClient ConfigFunc
+	// ForwardedTrustedIPs are the peers whose X-Forwarded-*, X-Real-Ip and
+	// Forwarded headers are kept; anyone else's are removed before routing.
+	// ForwardedInsecure keeps everyone's.
+	ForwardedTrustedIPs []netip.Prefix
+	ForwardedInsecure   bool
 }
 
 // DefaultAllowedUpgrades are the protocols requests may upgrade to by
@@ -126,7 +136,8 @@ type Listener struct {
 	http1         *http.Server // HTTP/1 (plain and over TLS) and h2c
 	http2         *http.Server // HTTP/2 over TLS
 
-	tcpConns connSet // connections forwarded by TCP routes
+	tcpConns connSet   // connections forwarded by TCP routes
+	h3       *h3Server // HTTP/3 over QUIC; nil when off (http3.go)
 }
 
 // Listen binds the entry point's address. plain and secure handle the two
@@ -141,12 +152,7 @@ func Listen(log *zap.Logger, opts Options, plain, secure http.Handler, getCert f
 	if opts.MaxConnections > 0 {
 		l.slots = make(chan struct{}, opts.MaxConnections)
 	}
-	l.tlsConfig = &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: getCert,
-		// acme-tls/1 is offered only by ACME CAs validating TLS-ALPN-01.
-		NextProtos: []string{"h2", "http/1.1", acmeALPN},
-	}
+	l.tlsConfig = ServerTLSConfig(getCert, opts.TLSConfigForClient) // tlsconfig.go
 	errLog := serverErrorLog(log)
 	h2 := &http.HTTP2Config{MaxConcurrentStreams: opts.MaxConcurrentStreams}
 	p1 := new(http.Protocols)
@@ -163,6 +169,10 @@ func Listen(log *zap.Logger, opts Options, plain, secure http.Handler, getCert f
 		// Connections arrive with their handshake done; the server only
 		// needs to know that h2 is spoken over them.
 		TLSConfig: &tls.Config{NextProtos: []string{"h2"}}}
+	if err := l.listenHTTP3(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -191,6 +201,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 	g.Go(func() error { return ignoreClosed(l.http1.Serve(h1L)) })
 	g.Go(func() error { return ignoreClosed(l.http2.Serve(h2L)) })
 	g.Go(func() error { return l.accept(gctx, h1L, h2L) })
+	g.Go(func() error { return l.serveHTTP3Until(gctx, ctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		_ = l.ln.Close()

@@ -2,6 +2,8 @@ package entrypoint
 
 import (
 	"math/rand/v2"
+	"net/http"
+	"net/netip"
 	"testing"
 )
 
@@ -77,4 +79,20 @@ func FuzzHeaderScan(f *testing.F) {
 			t.Fatalf("split at %d changes the counts", i)
 		}
 	})
+}
+
+func TestStripForwarded(t *testing.T) {
+	h := http.Header{"X-Forwarded-For": {"1.2.3.4"}, "X-Forwarded-Proto": {"https"}, "X-Real-Ip": {"1.2.3.4"},
+		"Forwarded": {"for=1.2.3.4"}, "X-Forwarded-Tls-Client-Cert": {"x"}, "X-Frame-Options": {"DENY"},
+		"Accept": {"*/*"}, "Fwd": {"1"}}
+	stripForwarded(h)
+	if len(h) != 3 || h["X-Frame-Options"] == nil || h["Accept"] == nil || h["Fwd"] == nil {
+		t.Fatalf("left %v", h)
+	}
+	l := &Listener{opts: Options{ForwardedTrustedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	for addr, want := range map[string]bool{"10.1.2.3:5": true, "[::ffff:10.1.2.3]:5": true, "11.0.0.1:5": false, "junk": false} {
+		if got := l.trustsForwarded(&http.Request{RemoteAddr: addr}); got != want {
+			t.Errorf("trustsForwarded(%s) = %v", addr, got)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,10 @@ type Check struct {
 	StatusMax         int
 	FollowRedirects   bool
 	StartHealthy      bool
+	// Transport carries the probes; nil: the registry's (see Transport).
+	Transport *Transport
+	// Mode is "http" or "grpc" (the gRPC health protocol, grpc.go).
+	Mode string
 }
 
 // Resolve applies defaults to a configured health check; the definition is
@@ -72,7 +77,10 @@ func Resolve(hc *config.HealthCheck) Check {
 		Path: hc.Path, Port: hc.Port, Scheme: hc.Scheme, Hostname: hc.Hostname, Method: hc.Method,
 		Headers: hc.Headers, Interval: time.Duration(hc.Interval), UnhealthyInterval: time.Duration(hc.UnhealthyInterval),
 		Timeout: time.Duration(hc.Timeout), FollowRedirects: hc.FollowRedirects == nil || *hc.FollowRedirects,
-		StartHealthy: hc.StartHealthy,
+		StartHealthy: hc.StartHealthy, Mode: strings.ToLower(hc.Mode),
+	}
+	if c.Mode == "" {
+		c.Mode = "http"
 	}
 	if c.Path == "" {
 		c.Path = "/"
@@ -126,6 +134,11 @@ type Checker struct {
 	log    *zap.Logger
 	// onChange is told every change of state; nil: nobody listens.
 	onChange func(service, url string, to State)
+	// own are the probe clients of the check's Transport; nil: the registry's.
+	own *clients
+	// grpc is the gRPC health client of a grpc check, made by the first
+	// probe and closed when the checker stops; only run uses it.
+	grpc *grpcProbe
 
 	state atomic.Uint32
 
@@ -151,7 +164,8 @@ func newChecker(key Key, check Check, log *zap.Logger, initial State) (*Checker,
 	}
 	path, query, _ := cutQuery(check.Path)
 	t.Path, t.RawPath, t.RawQuery = path, "", query
-	c := &Checker{key: key, check: check, target: &t, host: check.Hostname, log: log, lastChange: time.Now()}
+	c := &Checker{key: key, check: check, target: &t, host: check.Hostname, log: log, lastChange: time.Now(),
+		own: check.Transport.clients()}
 	if initial == Pending && check.StartHealthy {
 		initial = Up
 	}
@@ -186,6 +200,10 @@ func (c *Checker) Key() Key { return c.key }
 // every UnhealthyInterval while down.
 func (c *Checker) run(ctx context.Context, clients *clients) {
 	defer close(c.done)
+	defer c.closeGRPC()
+	if c.own != nil {
+		clients = c.own
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -211,6 +229,9 @@ func (c *Checker) run(ctx context.Context, clients *clients) {
 func (c *Checker) probe(ctx context.Context, cl *clients) error {
 	ctx, cancel := context.WithTimeout(ctx, c.check.Timeout)
 	defer cancel()
+	if c.check.Mode == "grpc" {
+		return c.probeGRPC(ctx, cl)
+	}
 	req, err := http.NewRequestWithContext(ctx, c.check.Method, c.target.String(), nil)
 	if err != nil {
 		return err

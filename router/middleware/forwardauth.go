@@ -52,6 +52,7 @@ type forwardAuth struct {
 	requestHeaders []string // nil: all but hop-by-hop
 	client         *http.Client
 	log            *zap.Logger
+	body           authBody // forwardBody, maxBodySize, preserveRequestMethod, maxResponseBodySize (forwardauth_body.go)
 }
 
 func newForwardAuth(c *config.ForwardAuth, opts Options) (Wrapper, error) {
@@ -59,7 +60,7 @@ func newForwardAuth(c *config.ForwardAuth, opts Options) (Wrapper, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("forwardAuth.address: want an http:// or https:// URL, got %q", c.Address)
 	}
-	f := &forwardAuth{address: c.Address, trust: c.TrustForwardHeader, log: opts.Log}
+	f := &forwardAuth{address: c.Address, trust: c.TrustForwardHeader, log: opts.Log, body: newAuthBody(c)}
 	for _, h := range c.AuthResponseHeaders {
 		f.respHeaders = append(f.respHeaders, http.CanonicalHeaderKey(h))
 	}
@@ -121,7 +122,11 @@ func clientTLS(c *config.ClientTLS, conf *tls.Config) error {
 }
 
 func (f *forwardAuth) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, f.address, nil)
+	method, body, ok := f.body.request(w, r)
+	if !ok {
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, f.address, body)
 	if err != nil {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
@@ -143,8 +148,7 @@ func (f *forwardAuth) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 			h[k] = v
 		}
 		deleteHopHeaders(h)
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, io.LimitReader(resp.Body, maxAuthBody))
+		f.body.deny(w, resp)
 		return
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAuthBody))

@@ -36,6 +36,8 @@ type headers struct {
 
 	sts      string // Strict-Transport-Security value, "" for none
 	forceSTS bool
+	pins     string       // Public-Key-Pins value for TLS answers, "" for none
+	sec      *secureHosts // allowedHosts, sslRedirect…; nil for none (headers_secure.go)
 }
 
 func newHeaders(c *config.Headers) (Wrapper, error) {
@@ -55,11 +57,14 @@ func newHeaders(c *config.Headers) (Wrapper, error) {
 		{c.FrameDeny && c.CustomFrameOptionsValue == "", "X-Frame-Options", "DENY"},
 		{c.CustomFrameOptionsValue != "", "X-Frame-Options", c.CustomFrameOptionsValue},
 		{c.ContentTypeNosniff, "X-Content-Type-Options", "nosniff"},
-		{c.BrowserXSSFilter, "X-Xss-Protection", "1; mode=block"},
+		{c.BrowserXSSFilter && c.CustomBrowserXSSValue == "", "X-Xss-Protection", "1; mode=block"},
+		{c.CustomBrowserXSSValue != "", "X-Xss-Protection", c.CustomBrowserXSSValue},
 		{c.ReferrerPolicy != "", "Referrer-Policy", c.ReferrerPolicy},
 		{c.ContentSecurityPolicy != "", "Content-Security-Policy", c.ContentSecurityPolicy},
 		{c.PermissionsPolicy != "", "Permissions-Policy", c.PermissionsPolicy},
+		{c.ContentSecurityPolicyReportOnly != "", "Content-Security-Policy-Report-Only", c.ContentSecurityPolicyReportOnly},
 	}
+	h.pins, h.sec = c.PublicKey, newSecureHosts(c)
 	for _, s := range security {
 		if s.on {
 			h.respOps = append(h.respOps, headerOp{key: s.key, value: []string{s.value}})
@@ -167,12 +172,16 @@ func (h *headers) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			r.Header[op.key] = op.value[:1:1]
 		}
 	}
-	secure := h.sts != "" && (r.TLS != nil || h.forceSTS)
-	if len(h.respOps) == 0 && origin == "" && !secure {
+	if h.sec != nil && h.sec.handle(w, r) {
+		return
+	}
+	secure := h.sts != "" && (h.forceSTS || h.sec.isSSL(r)) && !h.sec.development()
+	pins := h.pins != "" && h.sec.isSSL(r) && !h.sec.development()
+	if len(h.respOps) == 0 && origin == "" && !secure && !pins {
 		next.ServeHTTP(w, r)
 		return
 	}
-	hw := &headersWriter{ResponseWriter: w, h: h, origin: origin, secure: secure}
+	hw := &headersWriter{ResponseWriter: w, h: h, origin: origin, secure: secure, pins: pins}
 	next.ServeHTTP(hw, r)
 	if !hw.wrote { // the handler wrote nothing: net/http sends an empty 200 with these headers
 		hw.apply()
@@ -233,6 +242,7 @@ type headersWriter struct {
 	h      *headers
 	origin string
 	secure bool
+	pins   bool
 	wrote  bool
 }
 
@@ -249,6 +259,9 @@ func (w *headersWriter) apply() {
 	}
 	if w.secure {
 		hd["Strict-Transport-Security"] = []string{h.sts}
+	}
+	if w.pins {
+		hd["Public-Key-Pins"] = []string{h.pins}
 	}
 	if w.origin != "" {
 		if allow := h.allowOrigin(w.origin); allow != "" {

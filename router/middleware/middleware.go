@@ -41,6 +41,8 @@ func New(def *config.Middleware, opts Options) (Wrapper, error) {
 	switch {
 	case def.BasicAuth != nil:
 		return newBasicAuth(def.BasicAuth, opts)
+	case def.DigestAuth != nil:
+		return newDigestAuth(def.DigestAuth, opts)
 	case def.ForwardAuth != nil:
 		return newForwardAuth(def.ForwardAuth, opts)
 	case def.Headers != nil:
@@ -63,6 +65,8 @@ func New(def *config.Middleware, opts Options) (Wrapper, error) {
 		return newCompress(def.Compress)
 	case def.Errors != nil:
 		return newErrorPages(def.Errors, opts)
+	case def.PassTLSClientCert != nil:
+		return newPassTLSClientCert(def.PassTLSClientCert) // passtlsclientcert.go
 	}
 	return nil, ErrNotSupported
 }

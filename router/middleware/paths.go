@@ -51,16 +51,17 @@ func newStripPrefix(c *config.StripPrefix) (Wrapper, error) {
 			return nil, fmt.Errorf("stripPrefix.prefixes[%d]: empty prefix", i)
 		}
 	}
+	rest := stripRest(c.ForceSlash) // paths_strip.go
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, p := range prefixes {
 				if strings.HasPrefix(r.URL.Path, p) {
 					raw := ""
 					if r.URL.RawPath != "" {
-						raw = ensureSlash(strings.TrimPrefix(r.URL.RawPath, p))
+						raw = rest(strings.TrimPrefix(r.URL.RawPath, p))
 					}
 					r.Header[headerForwardedPrefix] = []string{p}
-					next.ServeHTTP(w, withPath(r, ensureSlash(r.URL.Path[len(p):]), raw))
+					next.ServeHTTP(w, withPath(r, rest(r.URL.Path[len(p):]), raw))
 					return
 				}
 			}

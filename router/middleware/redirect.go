@@ -35,9 +35,14 @@ func redirect(w http.ResponseWriter, target string, code int) {
 	_, _ = w.Write([]byte(http.StatusText(code) + "\n"))
 }
 
-// requestScheme is the scheme the client used to reach Ferry.
+// requestScheme is the scheme the client used: https over TLS, else what
+// a trusted proxy in front said in X-Forwarded-Proto (the entry point
+// removes the header from anyone else), else http.
 func requestScheme(r *http.Request) string {
 	if r.TLS != nil {
+		return "https"
+	}
+	if v := r.Header["X-Forwarded-Proto"]; len(v) > 0 && strings.EqualFold(strings.TrimSpace(v[0]), "https") {
 		return "https"
 	}
 	return "http"

@@ -3,6 +3,7 @@ package rule
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -13,14 +14,24 @@ type matchFunc[R any] func(*R) bool
 // matcherSpec describes one matcher of a matcher table.
 type matcherSpec[R any] struct {
 	minArgs, maxArgs int // maxArgs < 0 means no upper bound
+	// pairs requires an even number of arguments (v2 Headers).
+	pairs bool
 	// cost ranks matchers by evaluation price; && and || try cheap ones first.
 	cost int
 	// build compiles the arguments; it reports a bad argument with argErr.
 	build func(args []string) (matchFunc[R], error)
-	// hosts, when set, returns the exact lower-case hosts the matcher
-	// requires (it has validated the arguments in build already), or nil
-	// when the matcher accepts any host.
+	// hosts, when set, returns the lower-case hosts the matcher requires,
+	// exact names or wildcards such as *.example.com (build has validated
+	// the arguments already), or nil when the matcher accepts any host.
+	// They feed the host index (Hosts).
 	hosts func(args []string) []string
+	// domains, when set, returns the names to obtain certificates for
+	// (Domains): the hosts of Host matchers, wildcards included.
+	domains func(args []string) []string
+	// anyOf, when set, builds one matcher for an || of several of these
+	// matchers, from their arguments; it returns nil when it cannot (see
+	// mergeOr).
+	anyOf func(args []string) matchFunc[R]
 }
 
 // Evaluation costs, in rough order of price.
@@ -31,9 +42,26 @@ const (
 	costRegexp = 8
 )
 
-// matcherTable is a set of matchers a rule may use, by name. Tables are
-// package-level values that are never modified.
-type matcherTable[R any] map[string]matcherSpec[R]
+// matcherTable is the set of matchers a rule of one syntax may use, by
+// canonical name. Tables are package-level values that are never modified.
+type matcherTable[R any] struct {
+	syntax Syntax
+	specs  map[string]matcherSpec[R]
+}
+
+// lookup finds a matcher by name in any case, as Traefik reads PathPrefix,
+// pathprefix and PATHPREFIX alike, and returns its canonical name.
+func (t *matcherTable[R]) lookup(name string) (string, matcherSpec[R], bool) {
+	if spec, ok := t.specs[name]; ok {
+		return name, spec, true
+	}
+	for canon, spec := range t.specs { // names differ in more than case
+		if strings.EqualFold(canon, name) {
+			return canon, spec, true
+		}
+	}
+	return "", matcherSpec[R]{}, false
+}
 
 // argError is a problem with one argument of a matcher.
 type argError struct {
@@ -54,15 +82,16 @@ type program[R any] struct {
 	hosts   []string // nil when the rule can match any host
 	domains []string
 	text    string
+	syntax  Syntax
 }
 
 // compileRule parses expr and compiles it with the matchers of table.
-func compileRule[R any](expr string, table matcherTable[R]) (*program[R], error) {
+func compileRule[R any](expr string, table *matcherTable[R]) (*program[R], error) {
 	root, err := parse(expr)
 	if err != nil {
 		return nil, err
 	}
-	m, _, err := build(root, table)
+	m, _, err := build(root, table) // also gives matchers their canonical names
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +104,12 @@ func compileRule[R any](expr string, table matcherTable[R]) (*program[R], error)
 		hosts:   hosts,
 		domains: mentionedHosts(root, table),
 		text:    root.String(),
+		syntax:  table.syntax,
 	}, nil
 }
 
 // build compiles n and returns its matcher and its cost.
-func build[R any](n *node, table matcherTable[R]) (matchFunc[R], int, error) {
+func build[R any](n *node, table *matcherTable[R]) (matchFunc[R], int, error) {
 	switch n.kind {
 	case kindMatcher:
 		return buildMatcher(n, table)
@@ -90,21 +120,23 @@ func build[R any](n *node, table matcherTable[R]) (matchFunc[R], int, error) {
 		}
 		return func(r *R) bool { return !m(r) }, cost, nil
 	}
-	type operand struct {
-		m    matchFunc[R]
-		cost int
-	}
-	ops := make([]operand, len(n.children))
+	ops := make([]operand[R], len(n.children))
 	total := 0
 	for i, c := range n.children {
 		m, cost, err := build(c, table)
 		if err != nil {
 			return nil, 0, err
 		}
-		ops[i] = operand{m, cost}
+		ops[i] = operand[R]{m, cost}
 		total += cost
 	}
-	slices.SortStableFunc(ops, func(a, b operand) int { return a.cost - b.cost })
+	if n.kind == kindOr {
+		ops = mergeOr(n.children, ops, table)
+	}
+	if len(ops) == 1 {
+		return ops[0].m, total, nil
+	}
+	slices.SortStableFunc(ops, func(a, b operand[R]) int { return a.cost - b.cost })
 	ms := make([]matchFunc[R], len(ops))
 	for i, o := range ops {
 		ms[i] = o.m
@@ -113,6 +145,70 @@ func build[R any](n *node, table matcherTable[R]) (matchFunc[R], int, error) {
 		return allOf(ms), total, nil
 	}
 	return anyOf(ms), total, nil
+}
+
+// operand is a compiled operand of && or || with its cost.
+type operand[R any] struct {
+	m    matchFunc[R]
+	cost int
+}
+
+// mergeOr replaces the operands of an || that are one matcher with one
+// argument each, such as ClientIP(`a`) || ClientIP(`b`) (rule syntax v3's
+// way to give several values), with one matcher over all their arguments
+// when the table can build it (spec.anyOf): the request is read once, not
+// once per operand. children and ops are in the same order; each operand
+// has been built, so every argument is valid.
+func mergeOr[R any](children []*node, ops []operand[R], table *matcherTable[R]) []operand[R] {
+	groups := make(map[string][]int)
+	for i, c := range children {
+		if c.kind == kindMatcher && len(c.args) == 1 && table.specs[c.name].anyOf != nil {
+			groups[c.name] = append(groups[c.name], i)
+		}
+	}
+	drop := make([]bool, len(ops))
+	var merged []operand[R]
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		idx := groups[name]
+		if len(idx) < 2 {
+			continue
+		}
+		args := make([]string, len(idx))
+		for j, i := range idx {
+			args[j] = children[i].args[0]
+		}
+		spec := table.specs[name]
+		m := spec.anyOf(args)
+		if m == nil {
+			continue
+		}
+		for _, i := range idx {
+			drop[i] = true
+		}
+		merged = append(merged, operand[R]{m, spec.cost})
+	}
+	if merged == nil {
+		return ops
+	}
+	out := merged
+	for i, o := range ops {
+		if !drop[i] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// merging adapts a builder of several arguments (any of which matches) to
+// matcherSpec.anyOf.
+func merging[R any](build func(args []string) (matchFunc[R], error)) func(args []string) matchFunc[R] {
+	return func(args []string) matchFunc[R] {
+		m, err := build(args)
+		if err != nil {
+			return nil
+		}
+		return m
+	}
 }
 
 func allOf[R any](ms []matchFunc[R]) matchFunc[R] {
@@ -145,17 +241,28 @@ func anyOf[R any](ms []matchFunc[R]) matchFunc[R] {
 	}
 }
 
-func buildMatcher[R any](n *node, table matcherTable[R]) (matchFunc[R], int, error) {
-	spec, ok := table[n.name]
+// buildMatcher compiles one matcher, renaming n to the matcher's canonical
+// name (so that the rule prints as PathPrefix whatever case it was written in).
+func buildMatcher[R any](n *node, table *matcherTable[R]) (matchFunc[R], int, error) {
+	canon, spec, ok := table.lookup(n.name)
 	if !ok {
-		msg := fmt.Sprintf("unknown matcher %q", n.name)
+		msg := fmt.Sprintf("unknown matcher %q in rule syntax %s", n.name, table.syntax)
 		if s := suggest(n.name, table); s != "" {
 			msg += " (did you mean " + s + "?)"
 		}
 		return nil, 0, &ParseError{Pos: n.pos, Msg: msg}
 	}
-	if got := len(n.args); got < spec.minArgs || spec.maxArgs >= 0 && got > spec.maxArgs {
-		return nil, 0, errorAt(n.pos, "%s: expected %s, got %d", n.name, arity(spec.minArgs, spec.maxArgs), got)
+	n.name = canon
+	got := len(n.args)
+	if got < spec.minArgs || spec.maxArgs >= 0 && got > spec.maxArgs {
+		msg := fmt.Sprintf("%s: expected %s, got %d", n.name, arity(spec.minArgs, spec.maxArgs), got)
+		if spec.maxArgs == 1 && got > 1 {
+			msg += fmt.Sprintf(" (rule syntax %s: combine several with ||, as in %s(`a`) || %s(`b`))", table.syntax, n.name, n.name)
+		}
+		return nil, 0, errorAt(n.pos, "%s", msg)
+	}
+	if spec.pairs && got%2 != 0 {
+		return nil, 0, errorAt(n.pos, "%s: expected pairs of name and value, got %d arguments", n.name, got)
 	}
 	m, err := spec.build(n.args)
 	if err != nil {
@@ -193,17 +300,19 @@ func arity(lo, hi int) string {
 	}
 }
 
-// requiredHosts returns the set of hosts one of which a request must have
-// for n to match; ok is false when n can match a request with any host.
-func requiredHosts[R any](n *node, table matcherTable[R]) (hosts []string, ok bool) {
+// requiredHosts returns the set of hosts (exact names and wildcards) one
+// of which a request must have for n to match; ok is false when n can
+// match a request with any host. It runs after build, which has
+// canonicalised the matcher names.
+func requiredHosts[R any](n *node, table *matcherTable[R]) (hosts []string, ok bool) {
 	switch n.kind {
 	case kindMatcher:
-		spec := table[n.name]
+		spec := table.specs[n.name]
 		if spec.hosts == nil {
 			return nil, false
 		}
 		hs := spec.hosts(n.args)
-		if hs == nil { // a wildcard such as HostSNI(`*`)
+		if hs == nil { // a wildcard such as Host(`*`) or HostSNI(`*`)
 			return nil, false
 		}
 		return normalizeSet(hs), true
@@ -215,10 +324,7 @@ func requiredHosts[R any](n *node, table matcherTable[R]) (hosts []string, ok bo
 			case !ok:
 				hosts, ok = hs, true
 			default:
-				hosts = slices.DeleteFunc(hosts, func(h string) bool {
-					_, found := slices.BinarySearch(hs, h)
-					return !found
-				})
+				hosts = intersectHosts(hosts, hs)
 			}
 		}
 		return hosts, ok
@@ -236,16 +342,16 @@ func requiredHosts[R any](n *node, table matcherTable[R]) (hosts []string, ok bo
 	}
 }
 
-// mentionedHosts returns the hosts of host matchers that are not under a
+// mentionedHosts returns the names of host matchers that are not under a
 // negation, wherever they appear in the rule, or nil when there are none.
-func mentionedHosts[R any](root *node, table matcherTable[R]) []string {
+func mentionedHosts[R any](root *node, table *matcherTable[R]) []string {
 	var acc []string
 	var walk func(n *node, negated bool)
 	walk = func(n *node, negated bool) {
 		switch n.kind {
 		case kindMatcher:
-			if spec := table[n.name]; spec.hosts != nil && !negated {
-				acc = append(acc, spec.hosts(n.args)...)
+			if spec := table.specs[n.name]; spec.domains != nil && !negated {
+				acc = append(acc, spec.domains(n.args)...)
 			}
 		case kindNot:
 			walk(n.children[0], !negated)
@@ -259,31 +365,20 @@ func mentionedHosts[R any](root *node, table matcherTable[R]) []string {
 	if len(acc) == 0 {
 		return nil
 	}
-	return normalizeSet(acc)
-}
-
-// normalizeSet sorts and deduplicates hosts, never returning nil.
-func normalizeSet(hosts []string) []string {
-	if hosts == nil {
-		return []string{}
-	}
-	slices.Sort(hosts)
-	return slices.Compact(hosts)
+	slices.Sort(acc)
+	return slices.Compact(acc)
 }
 
 // suggest returns the matcher name closest to name, or "" when none is
 // close enough to be a likely typo.
-func suggest[R any](name string, table matcherTable[R]) string {
-	names := make([]string, 0, len(table))
-	for k := range table {
+func suggest[R any](name string, table *matcherTable[R]) string {
+	names := make([]string, 0, len(table.specs))
+	for k := range table.specs {
 		names = append(names, k)
 	}
 	slices.Sort(names)
 	best, bestDist := "", 3
 	for _, k := range names {
-		if strings.EqualFold(k, name) {
-			return k
-		}
 		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
 			best, bestDist = k, d
 		}

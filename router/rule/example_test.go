@@ -29,5 +29,5 @@ func ExampleCompile() {
 	// http://example.com:8080/api/users true
 	// http://example.com/web false
 	// http://other.com/api false
-	// rule: at position 0: unknown matcher "Hots" (did you mean Host?)
+	// rule: at position 0: unknown matcher "Hots" in rule syntax v3 (did you mean Host?)
 }

@@ -32,23 +32,25 @@ func (r *Rule) Explain(req *Request) Trace {
 	if err != nil {
 		return Trace{Expr: r.p.text, Saw: err.Error()}
 	}
-	if req != nil && req.HTTP != nil && req.Host == "" && req.HTTP.Host != "" {
-		filled := *req
-		filled.Host = NormalizeHost(req.HTTP.Host)
-		req = &filled
+	table, err := httpTable(r.p.syntax)
+	if err != nil {
+		return Trace{Expr: r.p.text, Saw: err.Error()}
 	}
-	return explainNode(root, req)
+	if req != nil && req.HTTP != nil && req.HTTP.URL != nil {
+		req = req.filled()
+	}
+	return explainNode(root, req, table)
 }
 
-func explainNode(n *node, req *Request) Trace {
+func explainNode(n *node, req *Request, table *matcherTable[Request]) Trace {
 	t := Trace{Expr: n.String()}
 	switch n.kind {
 	case kindMatcher:
-		t.Saw = observed(n, req)
+		t.Saw = observed(n, req, table.syntax)
 		if req == nil || req.HTTP == nil || req.HTTP.URL == nil {
 			return t
 		}
-		m, _, err := buildMatcher(n, httpMatchers)
+		m, _, err := buildMatcher(n, table)
 		if err != nil { // not for a compiled rule's own text
 			t.Saw = err.Error()
 			return t
@@ -56,7 +58,7 @@ func explainNode(n *node, req *Request) Trace {
 		t.Matched = m(req)
 		return t
 	case kindNot:
-		c := explainNode(n.children[0], req)
+		c := explainNode(n.children[0], req, table)
 		t.Op, t.Children, t.Matched = "!", []Trace{c}, !c.Matched
 		return t
 	}
@@ -65,7 +67,7 @@ func explainNode(n *node, req *Request) Trace {
 		t.Op = "&&"
 	}
 	for _, c := range n.children {
-		ct := explainNode(c, req)
+		ct := explainNode(c, req, table)
 		t.Children = append(t.Children, ct)
 		if n.kind == kindAnd {
 			t.Matched = t.Matched && ct.Matched
@@ -134,7 +136,7 @@ func (t Trace) saw() string {
 }
 
 // observed describes the part of req that matcher n looks at.
-func observed(n *node, req *Request) string {
+func observed(n *node, req *Request, syntax Syntax) string {
 	if req == nil || req.HTTP == nil || req.HTTP.URL == nil {
 		return "no request"
 	}
@@ -143,32 +145,33 @@ func observed(n *node, req *Request) string {
 	case "Host", "HostHeader", "HostRegexp":
 		return "host " + quoteIfEmpty(req.Host)
 	case "Path", "PathPrefix", "PathRegexp":
-		return "path " + quoteIfEmpty(h.URL.Path)
+		return "path " + quoteIfEmpty(req.Path)
 	case "Method":
 		return "method " + h.Method
-	case "Header", "Headers", "HeaderRegexp", "HeadersRegexp":
+	case "Header", "HeaderRegexp":
 		if len(n.args) == 0 {
 			return ""
 		}
-		key := http.CanonicalHeaderKey(n.args[0])
-		vals := h.Header[key]
-		if key == "Host" {
-			vals = []string{h.Host}
+		return observedHeader(h, n.args[0])
+	case "Headers", "HeadersRegexp": // v2: name, value pairs
+		var parts []string
+		for i := 0; i < len(n.args); i += 2 {
+			parts = append(parts, observedHeader(h, n.args[i]))
 		}
-		if len(vals) == 0 {
-			return "no header " + key
-		}
-		return fmt.Sprintf("header %s: %s", key, strings.Join(quoteAll(vals), ", "))
+		return strings.Join(parts, "; ")
 	case "Query", "QueryRegexp":
 		if len(n.args) == 0 {
 			return ""
 		}
-		key, _, _ := strings.Cut(n.args[0], "=")
-		vals := h.URL.Query()[key]
-		if len(vals) == 0 {
-			return "no query parameter " + key
+		if syntax != SyntaxV2 {
+			return observedQuery(h, n.args[0])
 		}
-		return fmt.Sprintf("query %s=%s", key, strings.Join(quoteAll(vals), ","))
+		var parts []string
+		for _, a := range n.args { // every v2 argument is key=value
+			key, _, _ := strings.Cut(a, "=")
+			parts = append(parts, observedQuery(h, key))
+		}
+		return strings.Join(parts, "; ")
 	case "ClientIP":
 		if ip, ok := remoteIP(h.RemoteAddr); ok {
 			return "client IP " + ip.String()
@@ -176,6 +179,28 @@ func observed(n *node, req *Request) string {
 		return "no client IP (give one to explain it)"
 	}
 	return ""
+}
+
+// observedHeader describes the values of header key of h.
+func observedHeader(h *http.Request, key string) string {
+	key = http.CanonicalHeaderKey(key)
+	vals := h.Header[key]
+	if key == "Host" {
+		vals = []string{h.Host}
+	}
+	if len(vals) == 0 {
+		return "no header " + key
+	}
+	return fmt.Sprintf("header %s: %s", key, strings.Join(quoteAll(vals), ", "))
+}
+
+// observedQuery describes the values of query parameter key of h.
+func observedQuery(h *http.Request, key string) string {
+	vals := h.URL.Query()[key]
+	if len(vals) == 0 {
+		return "no query parameter " + key
+	}
+	return fmt.Sprintf("query %s=%s", key, strings.Join(quoteAll(vals), ","))
 }
 
 func quoteIfEmpty(s string) string {

@@ -37,6 +37,9 @@ func TestExplain(t *testing.T) {
 			"ClientIP(`10.0.0.0/8`) did not match: the request has no client IP (give one to explain it)"},
 		{"regexp", "HostRegexp(`^api\\.`)", get("http://app.test/"), "HostRegexp(`^api\\.`) did not match host app.test"},
 		{"host header over URL", "Host(`b.test`)", get("http://a.test/", hostHeader("B.test")), ""},
+		{"wildcard host", "Host(`*.example.com`)", get("http://a.b.example.com/"), "Host(`*.example.com`) did not match host a.b.example.com"},
+		{"path as sent", "PathPrefix(`/admin/`)", get("http://app.test/admin%2Fx"), "PathPrefix(`/admin/`) did not match path /admin%2Fx"},
+		{"canonical name", "pathprefix(`/a`)", get("http://app.test/b"), "PathPrefix(`/a`) did not match path /b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +64,8 @@ func TestExplainAgreesWithMatch(t *testing.T) {
 	rules := []string{
 		"Host(`a.test`)", "Host(`a.test`) && PathPrefix(`/api`)", "Host(`a.test`) || Method(`POST`)",
 		"!Host(`a.test`)", "(Path(`/x`) || Path(`/y`)) && !Method(`DELETE`)", "Query(`k`, `v`) || Header(`X`, `1`)",
-		"HostRegexp(`^a`) && PathRegexp(`^/v[0-9]+/`)", "ClientIP(`127.0.0.0/8`) && Method(`GET`, `HEAD`)",
+		"HostRegexp(`^a`) && PathRegexp(`^/v[0-9]+/`)", "ClientIP(`127.0.0.0/8`) && (Method(`GET`) || Method(`HEAD`))",
+		"Host(`*.test`) && PathPrefix(`/api/v1`)", "Host(`*`) && Query(`k`)",
 	}
 	reqs := []*Request{
 		get("http://a.test/api/v1/x"), get("http://b.test/x?k=v"), newReq(http.MethodPost, "http://a.test/y"),

@@ -43,6 +43,10 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
+// errHostWildcard is hostArg's error for a '*'; callers say what to use
+// instead.
+var errHostWildcard = errors.New("wildcards are not supported here")
+
 // hostArg validates a Host matcher argument and returns it in the form
 // NormalizeHost produces.
 func hostArg(s string) (string, error) {
@@ -58,7 +62,7 @@ func hostArg(s string) (string, error) {
 		case c == '/' || c == '?' || c == '#' || c == '@' || c == '\\':
 			return "", errors.New("a host must not contain '/', '?', '#', '@' or '\\'")
 		case c == '*':
-			return "", errors.New("wildcards are not supported, use HostRegexp")
+			return "", errHostWildcard
 		}
 	}
 	if s[0] == '[' {
@@ -81,11 +85,15 @@ func hostArg(s string) (string, error) {
 	return h, nil
 }
 
-// hostArgs validates every argument of a Host matcher.
+// hostArgs validates every argument of a v2 Host matcher, which takes
+// exact names only.
 func hostArgs(args []string) ([]string, error) {
 	hosts := make([]string, len(args))
 	for i, a := range args {
 		h, err := hostArg(a)
+		if errors.Is(err, errHostWildcard) {
+			err = errors.New("wildcard hosts need rule syntax v3 (Host(`*.example.com`)); in v2 use HostRegexp(`{sub:[a-z0-9-]+}.example.com`)")
+		}
 		if err != nil {
 			return nil, argErr(i, err)
 		}
@@ -94,11 +102,58 @@ func hostArgs(args []string) ([]string, error) {
 	return hosts, nil
 }
 
-// hostsOf is the hosts function of Host matchers; build has validated args.
+// hostsOf is the hosts and domains function of v2 Host matchers; build
+// has validated args.
 func hostsOf(args []string) []string {
 	hosts, err := hostArgs(args)
 	if err != nil {
 		return nil
 	}
 	return hosts
+}
+
+// hostV3 reads the argument of a v3 Host matcher: "*" (any host, all
+// true), a wildcard "*.example.com" (parent "example.com"), or an exact
+// name (host).
+func hostV3(arg string) (host, parent string, all bool, err error) {
+	switch {
+	case arg == "*":
+		return "", "", true, nil
+	case strings.HasPrefix(arg, "*"):
+		parent, err = wildcardArg(arg)
+		return "", parent, false, err
+	}
+	host, err = hostArg(arg)
+	if errors.Is(err, errHostWildcard) {
+		_, err = wildcardArg(arg)
+	}
+	return host, "", false, err
+}
+
+// buildHostV3 compiles Host(`example.com`), Host(`*.example.com`) and
+// Host(`*`). Host(`*`) matches every request, even one without a host.
+func buildHostV3(args []string) (matchFunc[Request], error) {
+	host, parent, all, err := hostV3(args[0])
+	switch {
+	case err != nil:
+		return nil, argErr(0, err)
+	case all:
+		return func(*Request) bool { return true }, nil
+	case parent != "":
+		return func(r *Request) bool { return ParentDomain(r.Host) == parent }, nil
+	}
+	return func(r *Request) bool { return r.Host == host }, nil
+}
+
+// hostsV3 is the hosts function of v3 Host: nil for Host(`*`), else the
+// name or the wildcard, lower-case.
+func hostsV3(args []string) []string {
+	host, parent, all, err := hostV3(args[0])
+	switch {
+	case err != nil || all:
+		return nil
+	case parent != "":
+		return []string{"*." + parent}
+	}
+	return []string{host}
 }

@@ -14,8 +14,18 @@ func TestHosts(t *testing.T) {
 		{"host", "Host(`a`)", []string{"a"}},
 		{"host normalised", "Host(`A.Example.COM.`)", []string{"a.example.com"}},
 		{"host IPv6", "Host(`[::1]`)", []string{"::1"}},
-		{"host alias", "HostHeader(`a`)", []string{"a"}},
-		{"host several args sorted", "Host(`b`, `a`, `b`)", []string{"a", "b"}},
+		{"host any case", "hOST(`a`)", []string{"a"}},
+		{"host or sorted", "Host(`b`) || Host(`a`) || Host(`b`)", []string{"a", "b"}},
+		{"wildcard", "Host(`*.Example.com`)", []string{"*.example.com"}},
+		{"wildcard covers exact", "Host(`a.example.com`) || Host(`*.example.com`) || Host(`example.com`)", []string{"*.example.com", "example.com"}},
+		{"wildcard and exact below it", "Host(`*.example.com`) && Host(`a.example.com`)", []string{"a.example.com"}},
+		{"wildcard and exact two below", "Host(`*.example.com`) && Host(`a.b.example.com`)", []string{}},
+		{"wildcard and same wildcard", "Host(`*.a.com`) && (Host(`*.a.com`) || Host(`b.com`))", []string{"*.a.com"}},
+		{"different wildcards", "Host(`*.a.com`) && Host(`*.b.a.com`)", []string{}},
+		{"wildcard or exact and path", "(Host(`*.a.com`) || Host(`b.com`)) && Path(`/x`)", []string{"*.a.com", "b.com"}},
+		{"star", "Host(`*`)", nil},
+		{"star and host", "Host(`*`) && Host(`a`)", []string{"a"}},
+		{"star or host", "Host(`*`) || Host(`a`)", nil},
 		{"and", "Host(`a`) && Path(`/x`)", []string{"a"}},
 		{"and with non-host first", "Path(`/x`) && Host(`a`)", []string{"a"}},
 		{"or", "Host(`a`) || Host(`b`)", []string{"a", "b"}},
@@ -56,8 +66,11 @@ func TestHostsAgreeWithMatch(t *testing.T) {
 		"(Host(`a.com`) || Host(`b.com`)) && !Path(`/y`)",
 		"Host(`a.com`) && Host(`b.com`)",
 		"(Host(`a.com`) || Host(`b.com`)) && (Host(`b.com`) || Host(`c.com`))",
+		"Host(`*.a.com`) && Path(`/x`)",
+		"(Host(`*.a.com`) || Host(`b.com`)) && (Host(`x.a.com`) || Host(`b.com`) || Host(`c.com`))",
+		"Host(`*.a.com`) && !Host(`x.a.com`)",
 	}
-	hosts := []string{"a.com", "b.com", "c.com", "d.com"}
+	hosts := []string{"a.com", "b.com", "c.com", "d.com", "x.a.com", "y.a.com", "z.x.a.com"}
 	for _, rule := range rules {
 		t.Run(rule, func(t *testing.T) {
 			r, err := Compile(rule)
@@ -70,7 +83,7 @@ func TestHostsAgreeWithMatch(t *testing.T) {
 			}
 			for _, h := range hosts {
 				for _, p := range []string{"/x", "/z"} {
-					if r.Match(get("http://"+h+p)) && !slices.Contains(indexed, h) {
+					if r.Match(get("http://"+h+p)) && !slices.ContainsFunc(indexed, func(pat string) bool { return MatchHost(pat, h) }) {
 						t.Errorf("request to %s%s matches but %s is not in Hosts() = %v", h, p, h, indexed)
 					}
 				}
@@ -80,7 +93,7 @@ func TestHostsAgreeWithMatch(t *testing.T) {
 }
 
 func TestHostsReturnsCopy(t *testing.T) {
-	r, err := Compile("Host(`a`, `b`)")
+	r, err := Compile("Host(`a`) || Host(`b`)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +109,10 @@ func TestDomains(t *testing.T) {
 		want []string
 	}{
 		{"Host(`a`)", []string{"a"}},
-		{"Host(`B`) || Path(`/x`) && HostHeader(`a`)", []string{"a", "b"}},
+		{"Host(`B`) || Path(`/x`) && host(`a`)", []string{"a", "b"}},
+		{"Host(`*.Example.com`) || Host(`example.com`)", []string{"*.example.com", "example.com"}},
+		{"Host(`*`) && Host(`a`)", []string{"a"}},
+		{"Host(`*`)", nil},
 		{"Host(`a`) && !Host(`b`)", []string{"a"}},
 		{"!!Host(`a`)", []string{"a"}},
 		{"Path(`/x`)", nil},

@@ -10,27 +10,29 @@ import (
 	"strings"
 )
 
-// httpMatchers is the matcher table of HTTP rules. It is never modified.
-var httpMatchers = matcherTable[Request]{
-	"Host":          {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildHost, hosts: hostsOf},
-	"HostHeader":    {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildHost, hosts: hostsOf},
-	"HostRegexp":    {minArgs: 1, maxArgs: -1, cost: costRegexp, build: buildHostRegexp},
-	"Path":          {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildPath},
-	"PathPrefix":    {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildPathPrefix},
-	"PathRegexp":    {minArgs: 1, maxArgs: 1, cost: costRegexp, build: buildPathRegexp},
-	"Method":        {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildMethod},
-	"Header":        {minArgs: 2, maxArgs: 2, cost: costMedium, build: buildHeader},
-	"Headers":       {minArgs: 2, maxArgs: 2, cost: costMedium, build: buildHeader},
-	"HeaderRegexp":  {minArgs: 2, maxArgs: 2, cost: costRegexp, build: buildHeaderRegexp},
-	"HeadersRegexp": {minArgs: 2, maxArgs: 2, cost: costRegexp, build: buildHeaderRegexp},
-	"Query":         {minArgs: 1, maxArgs: 2, cost: costScan, build: buildQuery},
-	"QueryRegexp":   {minArgs: 2, maxArgs: 2, cost: costRegexp, build: buildQueryRegexp},
-	"ClientIP":      {minArgs: 1, maxArgs: -1, cost: costScan, build: buildClientIP},
-}
+// httpV3 is the matcher table of HTTP rules in syntax v3, Traefik v3's:
+// one value per matcher (Header, HeaderRegexp, Query and QueryRegexp take
+// a name and a value). It is never modified.
+var httpV3 = &matcherTable[Request]{syntax: SyntaxV3, specs: map[string]matcherSpec[Request]{
+	"Host":         {minArgs: 1, maxArgs: 1, cost: costCheap, build: buildHostV3, hosts: hostsV3, domains: hostsV3, anyOf: merging(buildHost)},
+	"HostRegexp":   {minArgs: 1, maxArgs: 1, cost: costRegexp, build: buildHostRegexp},
+	"Path":         {minArgs: 1, maxArgs: 1, cost: costCheap, build: buildPath},
+	"PathPrefix":   {minArgs: 1, maxArgs: 1, cost: costCheap, build: buildPathPrefix},
+	"PathRegexp":   {minArgs: 1, maxArgs: 1, cost: costRegexp, build: buildPathRegexp},
+	"Method":       {minArgs: 1, maxArgs: 1, cost: costCheap, build: buildMethod, anyOf: merging(buildMethod)},
+	"Header":       {minArgs: 2, maxArgs: 2, cost: costMedium, build: buildHeader},
+	"HeaderRegexp": {minArgs: 2, maxArgs: 2, cost: costRegexp, build: buildHeaderRegexp},
+	"Query":        {minArgs: 1, maxArgs: 2, cost: costScan, build: buildQuery},
+	"QueryRegexp":  {minArgs: 1, maxArgs: 2, cost: costRegexp, build: buildQueryRegexp},
+	"ClientIP":     {minArgs: 1, maxArgs: 1, cost: costScan, build: buildClientIP, anyOf: merging(buildClientIP)},
+}}
 
 // manyHosts is the number of hosts above which a Host matcher uses a map.
 const manyHosts = 8
 
+// buildHost compiles a v2 Host matcher: any of several exact names (a
+// map above manyHosts). It also merges v3's Host(`a`) || Host(`b`), and
+// refuses wildcards, which v3 Host matchers then check one by one.
 func buildHost(args []string) (matchFunc[Request], error) {
 	hosts, err := hostArgs(args)
 	if err != nil {
@@ -54,10 +56,13 @@ func buildHost(args []string) (matchFunc[Request], error) {
 	}
 }
 
-// compileRegexps compiles args[from:], reporting the first bad one.
+// compileRegexps compiles args[from:], reporting the first bad or empty one.
 func compileRegexps(args []string, from int) ([]*regexp.Regexp, error) {
 	res := make([]*regexp.Regexp, 0, len(args)-from)
 	for i := from; i < len(args); i++ {
+		if args[i] == "" {
+			return nil, argErr(i, errors.New("empty regular expression (it would match everything)"))
+		}
 		re, err := regexp.Compile(args[i])
 		if err != nil {
 			return nil, argErr(i, fmt.Errorf("invalid regexp: %w", err))
@@ -99,61 +104,58 @@ func v2Template(s string, bare bool) bool {
 // errV2Template explains that v2 template variables are gone.
 var errV2Template = errors.New("template variables like {name:re} (Traefik v2 syntax) are not supported, use a regular expression")
 
-func buildHostRegexp(args []string) (matchFunc[Request], error) {
-	for i, a := range args {
-		if v2Template(a, true) {
-			return nil, argErr(i, errV2Template)
-		}
-	}
-	res, err := compileRegexps(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	return func(r *Request) bool { return matchAny(res, r.Host) }, nil
-}
-
-// pathArgs checks that every path starts with '/'.
-func pathArgs(args []string) error {
-	for i, p := range args {
-		if !strings.HasPrefix(p, "/") {
-			return argErr(i, errors.New("a path must start with '/'"))
-		}
-		if v2Template(p, false) {
-			return argErr(i, fmt.Errorf("%w (PathRegexp)", errV2Template))
+// asciiArg rejects a non-ASCII argument i, as Traefik does for hosts.
+func asciiArg(i int, s string) error {
+	for j := 0; j < len(s); j++ {
+		if s[j] >= 0x80 {
+			return argErr(i, errors.New("non-ASCII characters are not allowed, use the punycode (xn--) form"))
 		}
 	}
 	return nil
 }
 
-func buildPath(args []string) (matchFunc[Request], error) {
-	if err := pathArgs(args); err != nil {
+func buildHostRegexp(args []string) (matchFunc[Request], error) {
+	if err := asciiArg(0, args[0]); err != nil {
 		return nil, err
 	}
-	if len(args) == 1 {
-		p := args[0]
-		return func(r *Request) bool { return r.HTTP.URL.Path == p }, nil
+	if v2Template(args[0], true) {
+		return nil, argErr(0, errV2Template)
 	}
-	paths := slices.Clone(args)
-	return func(r *Request) bool { return slices.Contains(paths, r.HTTP.URL.Path) }, nil
+	res, err := compileRegexps(args, 0)
+	if err != nil {
+		return nil, err
+	}
+	re := res[0]
+	return func(r *Request) bool { return re.MatchString(r.Host) }, nil
+}
+
+// v3PathArg validates the argument of a v3 Path or PathPrefix and returns
+// it in routing path form.
+func v3PathArg(arg string) (string, error) {
+	if v2Template(arg, false) {
+		return "", argErr(0, fmt.Errorf("%w (PathRegexp)", errV2Template))
+	}
+	p, err := pathArg(arg)
+	if err != nil {
+		return "", argErr(0, err)
+	}
+	return p, nil
+}
+
+func buildPath(args []string) (matchFunc[Request], error) {
+	p, err := v3PathArg(args[0])
+	if err != nil {
+		return nil, err
+	}
+	return func(r *Request) bool { return r.Path == p }, nil
 }
 
 func buildPathPrefix(args []string) (matchFunc[Request], error) {
-	if err := pathArgs(args); err != nil {
+	p, err := v3PathArg(args[0])
+	if err != nil {
 		return nil, err
 	}
-	if len(args) == 1 {
-		p := args[0]
-		return func(r *Request) bool { return strings.HasPrefix(r.HTTP.URL.Path, p) }, nil
-	}
-	prefixes := slices.Clone(args)
-	return func(r *Request) bool {
-		for _, p := range prefixes {
-			if strings.HasPrefix(r.HTTP.URL.Path, p) {
-				return true
-			}
-		}
-		return false
-	}, nil
+	return func(r *Request) bool { return strings.HasPrefix(r.Path, p) }, nil
 }
 
 func buildPathRegexp(args []string) (matchFunc[Request], error) {
@@ -162,7 +164,7 @@ func buildPathRegexp(args []string) (matchFunc[Request], error) {
 		return nil, err
 	}
 	re := res[0]
-	return func(r *Request) bool { return re.MatchString(r.HTTP.URL.Path) }, nil
+	return func(r *Request) bool { return re.MatchString(r.Path) }, nil
 }
 
 // isToken reports whether s is a non-empty HTTP token (RFC 9110), the
@@ -180,27 +182,28 @@ func isToken(s string) bool {
 	return true
 }
 
+// buildMethod compiles Method: the request's method must be one of the
+// arguments, compared case-sensitively as HTTP methods are. The arguments
+// are upper-cased first, as Traefik does, so Method(`get`) is GET.
 func buildMethod(args []string) (matchFunc[Request], error) {
+	methods := make([]string, len(args))
 	for i, m := range args {
 		if !isToken(m) {
 			return nil, argErr(i, errors.New("not a valid method name"))
 		}
+		methods[i] = strings.ToUpper(m)
 	}
-	methods := slices.Clone(args)
-	return func(r *Request) bool {
-		for _, m := range methods {
-			if strings.EqualFold(r.HTTP.Method, m) {
-				return true
-			}
-		}
-		return false
-	}, nil
+	if len(methods) == 1 {
+		m := methods[0]
+		return func(r *Request) bool { return r.HTTP.Method == m }, nil
+	}
+	return func(r *Request) bool { return slices.Contains(methods, r.HTTP.Method) }, nil
 }
 
-// headerKey validates a header name and returns its canonical form.
-func headerKey(k string) (string, error) {
+// headerKey validates header name argument i and returns its canonical form.
+func headerKey(i int, k string) (string, error) {
 	if !isToken(k) {
-		return "", argErr(0, errors.New("not a valid header name"))
+		return "", argErr(i, errors.New("not a valid header name"))
 	}
 	return http.CanonicalHeaderKey(k), nil
 }
@@ -223,7 +226,7 @@ func headerMatch(key string, ok func(string) bool) matchFunc[Request] {
 }
 
 func buildHeader(args []string) (matchFunc[Request], error) {
-	key, err := headerKey(args[0])
+	key, err := headerKey(0, args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +235,7 @@ func buildHeader(args []string) (matchFunc[Request], error) {
 }
 
 func buildHeaderRegexp(args []string) (matchFunc[Request], error) {
-	key, err := headerKey(args[0])
+	key, err := headerKey(0, args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -243,30 +246,45 @@ func buildHeaderRegexp(args []string) (matchFunc[Request], error) {
 	return headerMatch(key, res[0].MatchString), nil
 }
 
-func buildQuery(args []string) (matchFunc[Request], error) {
-	key, want, anyValue := args[0], "", false
+// queryKey validates the parameter name of a v3 Query or QueryRegexp.
+func queryKey(k string) error {
 	switch {
-	case len(args) == 2:
-		want = args[1]
-	case strings.Contains(key, "="):
-		key, want, _ = strings.Cut(key, "=")
-	default:
-		anyValue = true
+	case k == "":
+		return argErr(0, errors.New("empty query parameter name"))
+	case strings.IndexByte(k, '=') >= 0:
+		return argErr(0, errors.New("Query(`k=v`) is the v2 form: in rule syntax v3 write Query(`k`, `v`)"))
 	}
-	if key == "" {
-		return nil, argErr(0, errors.New("empty query parameter name"))
+	return nil
+}
+
+// noValue reports whether a query value is empty: v3's Query(`k`) matches
+// ?k and ?k= (use QueryRegexp(`k`, `.*`) for any value).
+func noValue(v string) bool { return v == "" }
+
+// buildQuery compiles Query(k, v): a value of query parameter k is v; and
+// Query(k): k is given without a value, as in Traefik v3.
+func buildQuery(args []string) (matchFunc[Request], error) {
+	key := args[0]
+	if err := queryKey(key); err != nil {
+		return nil, err
 	}
-	ok := func(v string) bool { return v == want }
-	if anyValue {
-		ok = func(string) bool { return true }
+	ok := noValue
+	if len(args) == 2 {
+		want := args[1]
+		ok = func(v string) bool { return v == want }
 	}
 	return func(r *Request) bool { return queryMatch(r.HTTP.URL.RawQuery, key, ok) }, nil
 }
 
+// buildQueryRegexp compiles QueryRegexp(k, re); with one argument it is
+// Query(k), as in Traefik.
 func buildQueryRegexp(args []string) (matchFunc[Request], error) {
+	if len(args) == 1 {
+		return buildQuery(args)
+	}
 	key := args[0]
-	if key == "" {
-		return nil, argErr(0, errors.New("empty query parameter name"))
+	if err := queryKey(key); err != nil {
+		return nil, err
 	}
 	res, err := compileRegexps(args, 1)
 	if err != nil {

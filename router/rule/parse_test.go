@@ -26,6 +26,20 @@ func sexpr(n *node) string {
 	return "(" + strings.Join(parts, " ") + ")"
 }
 
+// canonicalTree parses and compiles rule with table and prints its tree,
+// with the matchers' canonical names.
+func canonicalTree[R any](t testing.TB, rule string, table *matcherTable[R]) string {
+	t.Helper()
+	n, err := parse(rule)
+	if err != nil {
+		t.Fatalf("parse(%q): %v", rule, err)
+	}
+	if _, _, err := build(n, table); err != nil {
+		t.Fatalf("build(%q): %v", rule, err)
+	}
+	return sexpr(n)
+}
+
 func TestParseStructure(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -126,38 +140,63 @@ func TestCompileErrors(t *testing.T) {
 		pos      int
 		msg      string
 	}{
-		{"unknown matcher with suggestion", "Hots(`a`)", 0, `unknown matcher "Hots" (did you mean Host?)`},
-		{"wrong case", "Path(`/`) && pathprefix(`/a`)", 13, `unknown matcher "pathprefix" (did you mean PathPrefix?)`},
+		{"unknown matcher with suggestion", "Hots(`a`)", 0, `unknown matcher "Hots" in rule syntax v3 (did you mean Host?)`},
 		{"typo", "PathPrefx(`/a`)", 0, "(did you mean PathPrefix?)"},
-		{"unknown matcher without suggestion", "Frobnicate(`a`)", 0, `unknown matcher "Frobnicate"`},
-		{"too few args", "Host()", 0, "Host: expected at least 1 argument, got 0"},
+		{"typo in another case", "pathprefx(`/a`)", 0, "(did you mean PathPrefix?)"},
+		{"unknown matcher without suggestion", "Frobnicate(`a`)", 0, `unknown matcher "Frobnicate" in rule syntax v3`},
+		{"v2 matcher names the other syntax", "Path(`/`) && Headers(`X`, `y`)", 13, `unknown matcher "Headers" in rule syntax v3 (did you mean Header?); the rule is valid in rule syntax v2: set the router's ruleSyntax to v2`},
+		{"v2 HostHeader", "HostHeader(`a`)", 0, "the rule is valid in rule syntax v2"},
+		{"too few args", "Host()", 0, "Host: expected 1 argument, got 0"},
+		{"one host", "Host(`a`, `b`)", 0, "Host: expected 1 argument, got 2 (rule syntax v3: combine several with ||, as in Host(`a`) || Host(`b`)); the rule is valid in rule syntax v2"},
+		{"one path", "Path(`/a`, `/b`)", 0, "Path: expected 1 argument, got 2"},
+		{"one prefix", "Host(`a`) && PathPrefix(`/a`, `/b`)", 13, "PathPrefix: expected 1 argument, got 2"},
+		{"one method", "Method(`GET`, `HEAD`)", 0, "Method: expected 1 argument, got 2"},
+		{"one CIDR", "ClientIP(`10.0.0.0/8`, `::1`)", 0, "ClientIP: expected 1 argument, got 2"},
+		{"one host regexp", "HostRegexp(`^a`, `^b`)", 0, "HostRegexp: expected 1 argument, got 2"},
 		{"header needs two", "Header(`X`)", 0, "Header: expected 2 arguments, got 1"},
 		{"path regexp takes one", "PathRegexp(`a`, `b`)", 0, "PathRegexp: expected 1 argument, got 2"},
 		{"query arity", "Query(`a`, `b`, `c`)", 0, "Query: expected 1 or 2 arguments, got 3"},
-		{"bad host regexp", "HostRegexp(`ok`, `(`)", 17, `HostRegexp: argument 2 "(": invalid regexp: error parsing regexp`},
+		{"bad host regexp", "HostRegexp(`(`)", 11, `HostRegexp: argument 1 "(": invalid regexp: error parsing regexp`},
+		{"empty host regexp", "Host(`a`) && HostRegexp(``)", 24, `HostRegexp: argument 1 "": empty regular expression`},
+		{"non-ASCII host regexp", "HostRegexp(`^bücher`)", 11, "non-ASCII"},
 		{"bad path regexp", "Path(`/`) && PathRegexp(`[a`)", 24, `PathRegexp: argument 1 "[a": invalid regexp`},
+		{"empty path regexp", "PathRegexp(``)", 11, "empty regular expression"},
 		{"bad header regexp", "HeaderRegexp(`X`, `*`)", 18, `HeaderRegexp: argument 2 "*": invalid regexp`},
+		{"empty header regexp", "HeaderRegexp(`X`, ``)", 18, `HeaderRegexp: argument 2 "": empty regular expression`},
 		{"bad query regexp", "QueryRegexp(`q`, `a{2,1}`)", 17, "QueryRegexp: argument 2"},
-		{"bad CIDR", "ClientIP(`10.0.0.0/8`, `10.0.0.0/33`)", 23, `ClientIP: argument 2 "10.0.0.0/33": invalid CIDR range`},
+		{"empty query regexp", "QueryRegexp(`q`, ``)", 17, "QueryRegexp: argument 2 \"\": empty regular expression"},
+		{"bad CIDR", "ClientIP(`10.0.0.0/33`)", 9, `ClientIP: argument 1 "10.0.0.0/33": invalid CIDR range`},
 		{"bad IP", "ClientIP(`10.0.0.256`)", 9, "ClientIP: argument 1 \"10.0.0.256\": invalid IP address"},
 		{"IP zone", "ClientIP(`fe80::1%eth0`)", 9, "zones are not supported"},
 		{"host with port", "Host(`a.com:80`)", 5, "must not include a port"},
-		{"host wildcard", "Host(`*.a.com`)", 5, "wildcards are not supported, use HostRegexp"},
-		{"host empty", "Host(`a`, ``)", 10, "Host: argument 2 \"\": empty host"},
-		{"host only dot", "HostHeader(`.`)", 11, "empty host"},
+		{"host wildcard in the middle", "Host(`a.*.com`)", 5, "a wildcard must be a whole first label"},
+		{"host wildcard not a label", "Host(`*a.com`)", 5, "a wildcard must be a whole first label"},
+		{"host two wildcards", "Host(`*.*.a.com`)", 5, "a wildcard must be a whole first label"},
+		{"host double star", "Host(`**.a.com`)", 5, "a wildcard must be a whole first label"},
+		{"host wildcard of nothing", "Host(`*.`)", 5, "empty host"},
+		{"host wildcard of an IP", "Host(`*.0.0.1`)", 5, "not an IP address"},
+		{"host wildcard with port", "Host(`*.a.com:80`)", 5, "must not include a port"},
+		{"host empty", "Host(`a`) || Host(``)", 18, "Host: argument 1 \"\": empty host"},
+		{"host only dot", "Host(`.`)", 5, "empty host"},
 		{"host non-ASCII", "Host(`bücher.de`)", 5, "non-ASCII"},
+		{"host wildcard non-ASCII", "Host(`*.bücher.de`)", 5, "non-ASCII"},
 		{"host with path", "Host(`a.com/x`)", 5, "must not contain '/'"},
 		{"host bad IPv6 literal", "Host(`[zz]`)", 5, "invalid IPv6 literal"},
 		{"path without slash", "Path(`api`)", 5, `Path: argument 1 "api": a path must start with '/'`},
-		{"path prefix without slash", "PathPrefix(`/a`, `b`)", 17, "PathPrefix: argument 2"},
-		{"v2 host template", "HostRegexp(`{sub:[a-z]+}.example.com`)", 11, "template variables like {name:re} (Traefik v2 syntax) are not supported"},
-		{"v2 bare host template", "HostRegexp(`^a$`, `{sub}.example.com`)", 18, "HostRegexp: argument 2"},
+		{"path prefix without slash", "PathPrefix(`/a`) || PathPrefix(`b`)", 31, "PathPrefix: argument 1"},
+		{"path with query", "Path(`/a?b=c`)", 5, "a path cannot contain '?' or '#'"},
+		{"path with bad escape", "PathPrefix(`/100%`)", 11, "invalid percent-encoding: write a literal % as %25"},
+		{"path with bad hex", "Path(`/a%zz`)", 5, "invalid percent-encoding"},
+		{"v2 host template", "HostRegexp(`{sub:[a-z]+}.example.com`)", 11, "template variables like {name:re} (Traefik v2 syntax) are not supported, use a regular expression; the rule is valid in rule syntax v2"},
+		{"v2 bare host template", "HostRegexp(`{sub}.example.com`)", 11, "HostRegexp: argument 1"},
 		{"v2 path template", "Path(`/users/{id:[0-9]+}`)", 5, "use a regular expression (PathRegexp)"},
 		{"v2 path prefix template", "PathPrefix(`/{v:v[12]}/`)", 11, "template variables like {name:re} (Traefik v2 syntax) are not supported"},
 		{"bad method", "Method(`GET POST`)", 7, "not a valid method name"},
 		{"bad header name", "Header(`X Y`, `v`)", 7, "not a valid header name"},
-		{"empty query key", "Query(`=v`)", 6, "empty query parameter name"},
+		{"empty query key", "Query(``, `v`)", 6, "empty query parameter name"},
+		{"v2 query form", "Query(`a=1`)", 6, "Query(`k=v`) is the v2 form: in rule syntax v3 write Query(`k`, `v`); the rule is valid in rule syntax v2"},
 		{"empty query regexp key", "QueryRegexp(``, `v`)", 12, "empty query parameter name"},
+		{"unknown matcher names the syntax", "HostSNI(`a`)", 0, `unknown matcher "HostSNI" in rule syntax v3`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +237,7 @@ func TestString(t *testing.T) {
 		{"backtick in arg", "Header(`X`, \"a`b\")", "Header(`X`, \"a`b\")"},
 		{"escape decoded", `Path("/a\x62")`, "Path(`/ab`)"},
 		{"original args kept", "Host(`Example.COM.`)", "Host(`Example.COM.`)"},
+		{"canonical matcher names", "host(`a`) && PATHPREFIX(`/x`) || headerregexp(`X`, `y`)", "Host(`a`) && PathPrefix(`/x`) || HeaderRegexp(`X`, `y`)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,10 +248,8 @@ func TestString(t *testing.T) {
 			if got := r.String(); got != tt.want {
 				t.Errorf("String() = %s, want %s", got, tt.want)
 			}
-			n1, _ := parse(tt.in)
-			n2, err := parse(r.String())
-			if err != nil || sexpr(n1) != sexpr(n2) {
-				t.Errorf("String() reparses to %v (%v), want %s", n2, err, sexpr(n1))
+			if a, b := canonicalTree(t, tt.in, httpV3), canonicalTree(t, r.String(), httpV3); a != b {
+				t.Errorf("String() reparses to %s, want %s", b, a)
 			}
 		})
 	}

@@ -19,29 +19,38 @@ type TCPRequest struct {
 	ClientIP netip.Addr
 }
 
-// tcpMatchers is the matcher table of TCP rules. It is never modified.
-var tcpMatchers = matcherTable[TCPRequest]{
-	"HostSNI":       {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildHostSNI, hosts: sniHostsOf},
-	"HostSNIRegexp": {minArgs: 1, maxArgs: -1, cost: costRegexp, build: buildHostSNIRegexp},
+// tcpV3 is the matcher table of TCP rules in syntax v3: one value per
+// matcher. It is never modified.
+var tcpV3 = &matcherTable[TCPRequest]{syntax: SyntaxV3, specs: map[string]matcherSpec[TCPRequest]{
+	"HostSNI":       {minArgs: 1, maxArgs: 1, cost: costCheap, build: buildHostSNI, hosts: sniHostsOf, domains: sniHostsOf, anyOf: merging(buildHostSNI)},
+	"HostSNIRegexp": {minArgs: 1, maxArgs: 1, cost: costRegexp, build: buildHostSNIRegexp},
+	"ClientIP":      {minArgs: 1, maxArgs: 1, cost: costScan, build: buildTCPClientIP, anyOf: merging(buildTCPClientIP)},
+	"ALPN":          {minArgs: 1, maxArgs: 1, cost: costCheap, build: buildALPN, anyOf: merging(buildALPN)},
+}}
+
+// tcpV2 is the matcher table of TCP rules in syntax v2: several values per
+// matcher, any of which may match, and {name:re} templates in
+// HostSNIRegexp. It is never modified.
+var tcpV2 = &matcherTable[TCPRequest]{syntax: SyntaxV2, specs: map[string]matcherSpec[TCPRequest]{
+	"HostSNI":       {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildHostSNI, hosts: sniHostsOf, domains: sniHostsOf},
+	"HostSNIRegexp": {minArgs: 1, maxArgs: -1, cost: costRegexp, build: buildHostSNIRegexpV2},
 	"ClientIP":      {minArgs: 1, maxArgs: -1, cost: costScan, build: buildTCPClientIP},
 	"ALPN":          {minArgs: 1, maxArgs: -1, cost: costCheap, build: buildALPN},
-}
+}}
 
 // TCPRule is a compiled TCP rule. It is immutable and safe for concurrent use.
 type TCPRule struct {
 	p *program[TCPRequest]
 }
 
-// CompileTCP parses and compiles a TCP rule: HostSNI, HostSNIRegexp,
-// ClientIP and ALPN with &&, || and !. HostSNI(`*`) matches every
-// connection, with or without TLS. Errors are *ParseError values.
-func CompileTCP(expr string) (*TCPRule, error) {
-	p, err := compileRule(expr, tcpMatchers)
-	if err != nil {
-		return nil, err
-	}
-	return &TCPRule{p: p}, nil
-}
+// CompileTCP parses and compiles a TCP rule in rule syntax v3 (see
+// CompileTCPSyntax for v2): HostSNI, HostSNIRegexp, ClientIP and ALPN with
+// &&, || and !. HostSNI(`*`) matches every connection, with or without
+// TLS. Errors are *ParseError values.
+func CompileTCP(expr string) (*TCPRule, error) { return CompileTCPSyntax(expr, SyntaxV3) }
+
+// Syntax returns the rule syntax the rule was compiled with.
+func (r *TCPRule) Syntax() Syntax { return r.p.syntax }
 
 // Match reports whether the connection matches the rule.
 func (r *TCPRule) Match(req *TCPRequest) bool {
@@ -84,10 +93,10 @@ func sniArgs(args []string) (hosts []string, all bool, err error) {
 			return nil, false, argErr(i, errors.New("a server name is not an IP literal"))
 		}
 		h, err := hostArg(a)
+		if errors.Is(err, errHostWildcard) {
+			err = errors.New("wildcards are not supported, use HostSNIRegexp")
+		}
 		if err != nil {
-			if a != "" && slices.Contains([]byte(a), '*') {
-				err = errors.New("wildcards are not supported, use HostSNIRegexp")
-			}
 			return nil, false, argErr(i, err)
 		}
 		hosts = append(hosts, h)
@@ -120,6 +129,9 @@ func sniHostsOf(args []string) []string {
 }
 
 func buildHostSNIRegexp(args []string) (matchFunc[TCPRequest], error) {
+	if err := asciiArg(0, args[0]); err != nil {
+		return nil, err
+	}
 	res, err := compileRegexps(args, 0)
 	if err != nil {
 		return nil, err
@@ -149,8 +161,11 @@ func buildTCPClientIP(args []string) (matchFunc[TCPRequest], error) {
 
 func buildALPN(args []string) (matchFunc[TCPRequest], error) {
 	for i, a := range args {
-		if a == "" {
+		switch a {
+		case "":
 			return nil, argErr(i, errors.New("empty protocol"))
+		case "acme-tls/1":
+			return nil, argErr(i, errors.New("acme-tls/1 is reserved for TLS-ALPN-01 challenges, which Ferry answers itself"))
 		}
 	}
 	protos := slices.Clone(args)

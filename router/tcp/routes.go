@@ -32,8 +32,14 @@ type Route struct {
 	TLS bool
 	// Passthrough forwards TLS untouched; a TLS route without it terminates TLS.
 	Passthrough bool
+	// TLSConfig, when set, is the configuration of the TLS handshakes the
+	// route terminates (its TLS options); nil: TLS 1.2+ with
+	// ServeOptions.GetCertificate.
+	TLSConfig *tls.Config
 	// Service receives the connections.
 	Service Service
+	// Guards are the router's TCP middlewares, in order (middleware.go).
+	Guards []NamedGuard
 }
 
 func (r *Route) before(o *Route) bool {
@@ -159,9 +165,19 @@ type ServeOptions struct {
 // closes c. It terminates TLS first when the route asks for it. ctx bounds
 // the connection to the server, not the forwarding.
 func (r *Route) Serve(ctx context.Context, c net.Conn, opts ServeOptions) {
+	release, ok := r.admit(c, opts.Log)
+	if !ok {
+		_ = c.Close()
+		return
+	}
+	defer release()
 	client := c
 	if r.TLS && !r.Passthrough {
-		tc := tls.Server(c, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: opts.GetCertificate})
+		cfg := r.TLSConfig
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: opts.GetCertificate}
+		}
+		tc := tls.Server(c, cfg)
 		hctx, cancel := context.WithTimeout(ctx, opts.HandshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		cancel()

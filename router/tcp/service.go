@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +51,8 @@ type LoadBalancer struct {
 	lb           *balance.Balancer[*server]
 	proxyVersion int
 	delay        time.Duration
+	transport    *Transport             // nil: plain TCP, default timeouts (transport.go)
+	tlsByAddr    map[string]*tls.Config // by server address, when the transport has TLS
 }
 
 type server struct {
@@ -104,19 +107,13 @@ func (l *LoadBalancer) Servers() map[string]string {
 // Dial implements Service.
 func (l *LoadBalancer) Dial(ctx context.Context, client, local net.Addr) (*Upstream, error) {
 	var errs []error
-	d := net.Dialer{Timeout: DialTimeout}
 	for range l.lb.Len() {
 		i, ok := l.lb.Next()
 		if !ok {
 			break
 		}
 		srv := l.lb.Node(i).Value
-		c, err := d.DialContext(ctx, "tcp", srv.addr)
-		if err == nil && l.proxyVersion > 0 {
-			if err = writeProxyHeader(c, l.proxyVersion, client, local); err != nil {
-				_ = c.Close()
-			}
-		}
+		c, err := l.connect(ctx, srv.addr, client, local)
 		if err != nil {
 			srv.downUntil.Store(time.Now().Add(refusedFor).UnixNano())
 			errs = append(errs, err)
@@ -134,12 +131,7 @@ func (l *LoadBalancer) Dial(ctx context.Context, client, local net.Addr) (*Upstr
 			if n.Weight <= 0 {
 				continue
 			}
-			c, err := d.DialContext(ctx, "tcp", n.Value.addr)
-			if err == nil && l.proxyVersion > 0 {
-				if err = writeProxyHeader(c, l.proxyVersion, client, local); err != nil {
-					_ = c.Close()
-				}
-			}
+			c, err := l.connect(ctx, n.Value.addr, client, local)
 			if err == nil {
 				n.Value.downUntil.Store(0)
 				return &Upstream{Conn: c, Server: n.Value.addr, TerminationDelay: l.delay}, nil

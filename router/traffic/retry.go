@@ -27,6 +27,7 @@ type retrier struct {
 	nonIdempotent bool
 	noNetwork     bool
 	maxBody       int64
+	timeout       time.Duration // no try starts this long after the first began; 0: no bound
 	log           *zap.Logger
 }
 
@@ -70,6 +71,9 @@ func newRetry(c *config.Retry, log *zap.Logger) (*retrier, error) {
 	if c.MaxRequestBodyBytes < 0 {
 		return nil, fmt.Errorf("maxRequestBodyBytes: negative size %d", c.MaxRequestBodyBytes)
 	}
+	if c.Timeout < 0 {
+		return nil, fmt.Errorf("timeout: negative duration %s", c.Timeout)
+	}
 	status, err := parseStatusRanges(c.Status, "status")
 	if err != nil {
 		return nil, err
@@ -88,6 +92,7 @@ func newRetry(c *config.Retry, log *zap.Logger) (*retrier, error) {
 		nonIdempotent: c.RetryNonIdempotentMethod,
 		noNetwork:     c.DisableRetryOnNetworkError,
 		maxBody:       maxBody,
+		timeout:       time.Duration(c.Timeout),
 		log:           log,
 	}, nil
 }
@@ -110,6 +115,10 @@ func (rt *retrier) wrap(next http.Handler) http.Handler {
 		rw := &retryWriter{w: w, rt: rt, r: r}
 		rw.canStatus = len(rt.status) > 0 && (rt.nonIdempotent || idempotent(r.Method))
 		req := r
+		var start time.Time
+		if rt.timeout > 0 {
+			start = time.Now()
+		}
 		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 			rw.body = newReplayBody(r.Body, rt.maxBody)
 		}
@@ -127,6 +136,10 @@ func (rt *retrier) wrap(next http.Handler) http.Handler {
 			if ce := rt.log.Check(zap.DebugLevel, "retrying"); ce != nil {
 				ce.Write(zap.Int("attempt", attempt), zap.Int("status", rw.status), zap.Error(rw.err))
 			}
+			if rt.timeout > 0 && time.Since(start)+rt.wait(attempt) >= rt.timeout {
+				rw.giveUp() // the next try would start past retry.timeout
+				return
+			}
 			if !rw.body.replayable() || !rt.backoff(r, attempt) {
 				rw.giveUp()
 				return
@@ -136,14 +149,21 @@ func (rt *retrier) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// wait is the pause before attempt+1: initialInterval, doubling each time.
+func (rt *retrier) wait(attempt int) time.Duration {
+	if rt.initial <= 0 {
+		return 0
+	}
+	return rt.initial << min(attempt-1, 10)
+}
+
 // backoff waits before attempt+1: initialInterval, doubling each time. It
 // reports false when the client left meanwhile.
 func (rt *retrier) backoff(r *http.Request, attempt int) bool {
 	if rt.initial <= 0 {
 		return r.Context().Err() == nil
 	}
-	d := rt.initial << min(attempt-1, 10)
-	t := time.NewTimer(d)
+	t := time.NewTimer(rt.wait(attempt))
 	defer t.Stop()
 	select {
 	case <-t.C:

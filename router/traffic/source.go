@@ -16,6 +16,7 @@ import (
 type ipStrategy struct {
 	depth    int
 	excluded *prefixSet
+	v6bits   int // ipv6Subnet: IPv6 addresses become their subnet's first; 0: off
 }
 
 // newIPStrategy compiles s; nil means the connection's address.
@@ -28,6 +29,10 @@ func newIPStrategy(s *config.IPStrategy, field string) (*ipStrategy, error) {
 		return nil, fmt.Errorf("%s.depth: negative depth %d", field, s.Depth)
 	}
 	st.depth = s.Depth
+	if s.IPv6Subnet < 0 || s.IPv6Subnet > 128 {
+		return nil, fmt.Errorf("%s.ipv6Subnet: %d out of 1-128", field, s.IPv6Subnet)
+	}
+	st.v6bits = s.IPv6Subnet
 	if len(s.ExcludedIPs) > 0 {
 		set, err := newPrefixSet(s.ExcludedIPs, field+".excludedIPs")
 		if err != nil {
@@ -42,13 +47,20 @@ func newIPStrategy(s *config.IPStrategy, field string) (*ipStrategy, error) {
 // and false when the strategy finds none (too few X-Forwarded-For entries,
 // or all of them excluded).
 func (s *ipStrategy) clientIP(r *http.Request) (string, bool) {
-	if s.depth > 0 {
-		return xffFromRight(r.Header["X-Forwarded-For"], s.depth, nil)
+	var ip string
+	var ok bool
+	switch {
+	case s.depth > 0:
+		ip, ok = xffFromRight(r.Header["X-Forwarded-For"], s.depth, nil)
+	case s.excluded != nil:
+		ip, ok = xffFromRight(r.Header["X-Forwarded-For"], 0, s.excluded)
+	default:
+		ip, ok = remoteIP(r.RemoteAddr), true
 	}
-	if s.excluded != nil {
-		return xffFromRight(r.Header["X-Forwarded-For"], 0, s.excluded)
+	if ok && s.v6bits > 0 {
+		ip = subnetOf(ip, s.v6bits) // source_subnet.go
 	}
-	return remoteIP(r.RemoteAddr), true
+	return ip, ok
 }
 
 // remoteIP strips the port from a RemoteAddr without allocating.
@@ -97,31 +109,13 @@ type prefixSet struct {
 func newPrefixSet(ranges []string, field string) (*prefixSet, error) {
 	set := &prefixSet{prefixes: make([]netip.Prefix, 0, len(ranges))}
 	for i, s := range ranges {
-		p, err := parseRange(s)
+		p, err := config.ParseIPRange(s)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", field, i, err)
 		}
 		set.prefixes = append(set.prefixes, p)
 	}
 	return set, nil
-}
-
-// parseRange parses an IP or a CIDR into a prefix.
-func parseRange(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("invalid CIDR %q", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("invalid IP %q", s)
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // contains reports whether a is in one of the ranges.
@@ -216,6 +210,9 @@ func (k *sourceKey) key(r *http.Request) string {
 	}
 	if ip, ok := k.ip.clientIP(r); ok {
 		return ip
+	}
+	if k.ip.v6bits > 0 {
+		return subnetOf(remoteIP(r.RemoteAddr), k.ip.v6bits)
 	}
 	return remoteIP(r.RemoteAddr)
 }

@@ -30,6 +30,8 @@ type acmeFerry struct {
 	Dir              string // static file, dynamic file and certificate storage
 	DynPath          string
 	StaticPath       string
+	// Env are extra environment variables (NAME=value) for the process.
+	Env []string
 
 	// process is the latest run of the binary.
 	*process
@@ -103,7 +105,7 @@ func (f *acmeFerry) start() {
 // launch runs the binary; it is killed when the test ends.
 func (f *acmeFerry) launch() {
 	f.t.Helper()
-	f.process = startFerryProcess(f.t, f.StaticPath, "")
+	f.process = startFerryProcessEnv(f.t, f.StaticPath, "", f.Env)
 }
 
 // waitReady waits until the API answers /ping.

@@ -32,8 +32,25 @@ type pebbleCA struct {
 	ListenerCA string
 	// Roots holds the root Pebble issues certificates under.
 	Roots *x509.CertPool
+	// Management is the address of Pebble's management API (roots,
+	// intermediates and their keys, certificate status by serial).
+	Management string
+	// Client trusts Pebble's own HTTPS certificate.
+	Client *http.Client
 
 	logs *syncBuffer
+}
+
+// pebbleOptions are the settings startPebbleWith adds.
+type pebbleOptions struct {
+	// Blocked names are refused.
+	Blocked []string
+	// DNSServer is the DNS server (host:port) Pebble resolves names and
+	// reads DNS-01 TXT records with; empty: a pebble-challtestsrv that
+	// answers 127.0.0.1 for every name.
+	DNSServer string
+	// OCSPResponderURL is written into the certificates Pebble issues.
+	OCSPResponderURL string
 }
 
 // pebbleBin returns the pebble binary: $FERRY_PEBBLE_BIN, else from PATH.
@@ -60,12 +77,21 @@ func pebbleBin(t testing.TB) (pebble, challtestsrv string) {
 // when the test ends.
 func startPebble(t testing.TB, httpPort, tlsPort string, blocked ...string) *pebbleCA {
 	t.Helper()
+	return startPebbleWith(t, httpPort, tlsPort, pebbleOptions{Blocked: blocked})
+}
+
+// startPebbleWith is startPebble with more settings.
+func startPebbleWith(t testing.TB, httpPort, tlsPort string, opts pebbleOptions) *pebbleCA {
+	t.Helper()
 	pebble, challtestsrv := pebbleBin(t)
 	dir := t.TempDir()
-	dnsAddr, mgmtDNS := freeUDPAddr(t), freeAddr(t)
-	startProcess(t, "pebble-challtestsrv", nil, challtestsrv,
-		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-		"-dns01", dnsAddr, "-management", mgmtDNS, "-http01", "", "-https01", "", "-tlsalpn01", "")
+	dnsAddr := opts.DNSServer
+	if dnsAddr == "" {
+		dnsAddr = freeUDPAddr(t)
+		startProcess(t, "pebble-challtestsrv", nil, challtestsrv,
+			"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+			"-dns01", dnsAddr, "-management", freeAddr(t), "-http01", "", "-https01", "", "-tlsalpn01", "")
+	}
 
 	caPEM, certPEM, keyPEM := listenerCertificates(t)
 	p := &pebbleCA{ListenerCA: filepath.Join(dir, "listener-ca.pem"), logs: &syncBuffer{}}
@@ -79,8 +105,8 @@ func startPebble(t testing.TB, httpPort, tlsPort string, blocked ...string) *peb
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress": listen, "managementListenAddress": mgmt,
 		"certificate": filepath.Join(dir, "cert.pem"), "privateKey": filepath.Join(dir, "key.pem"),
-		"httpPort": hp, "tlsPort": tp, "ocspResponderURL": "", "externalAccountBindingRequired": false,
-		"domainBlocklist": blocked,
+		"httpPort": hp, "tlsPort": tp, "ocspResponderURL": opts.OCSPResponderURL, "externalAccountBindingRequired": false,
+		"domainBlocklist": opts.Blocked,
 	}}
 	cfgData, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "pebble.json")
@@ -92,7 +118,7 @@ func startPebble(t testing.TB, httpPort, tlsPort string, blocked ...string) *peb
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	p.Directory = "https://" + listen + "/dir"
+	p.Directory, p.Management, p.Client = "https://"+listen+"/dir", mgmt, client
 	deadline := time.Now().Add(waitTimeout)
 	var rootPEM []byte
 	for {

@@ -172,8 +172,18 @@ func (f *Ferry) launch(static string, followRedirects bool) {
 // and its log is printed if the test failed.
 func startFerryProcess(t testing.TB, staticPath, static string) *process {
 	t.Helper()
+	return startFerryProcessEnv(t, staticPath, static, nil)
+}
+
+// startFerryProcessEnv is startFerryProcess with extra environment
+// variables (NAME=value) for the process.
+func startFerryProcessEnv(t testing.TB, staticPath, static string, env []string) *process {
+	t.Helper()
 	p := &process{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(ferryBin, "--config", staticPath)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stderr, p.cmd.Stdout = p.stderr, p.stdout
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start ferry: %v", err)

@@ -144,7 +144,7 @@ func TestMetricsScrapeScale(t *testing.T) {
 
 // processCPU returns the user and system CPU time process pid used so far
 // (/proc/<pid>/stat, in clock ticks of 10 ms).
-func processCPU(t *testing.T, pid int) time.Duration {
+func processCPU(t testing.TB, pid int) time.Duration {
 	t.Helper()
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

@@ -16,6 +16,8 @@ type trafficClient struct {
 	t      *testing.T
 	f      *Ferry
 	client *http.Client
+	// addr is the entry point the client talks to (default f.Web).
+	addr string
 }
 
 // clientFrom returns a client whose connections come from localIP.
@@ -31,7 +33,11 @@ func clientFrom(t *testing.T, f *Ferry, localIP string) *trafficClient {
 // transport error.
 func (c *trafficClient) do(method, host, path string, hdr http.Header, body io.Reader) *Result {
 	c.t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.f.Web+path, body)
+	addr := c.addr
+	if addr == "" {
+		addr = c.f.Web
+	}
+	req, err := http.NewRequest(method, "http://"+addr+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -88,7 +89,14 @@ func TestRateLimit(t *testing.T) {
 
 func TestIPAllowList(t *testing.T) {
 	b := StartBackend(t, "b", nil)
-	f := StartFerry(t, Options{Dynamic: dyn(`
+	// The ipStrategy cases come through an entry point that trusts the
+	// client as a proxy: elsewhere its X-Forwarded-For is replaced.
+	trusted := reservedAddr(t, false)
+	f := StartFerry(t, Options{EntryPoints: fmt.Sprintf(`  trusted:
+    address: %q
+    forwardedHeaders:
+      trustedIPs: ["127.0.0.1"]
+`, trusted), Dynamic: dyn(`
 http:
   routers:
     office:
@@ -133,11 +141,16 @@ http:
 	if res := out.do("GET", "office.test", "/", spoof, nil); res.Status != http.StatusForbidden {
 		t.Errorf("X-Forwarded-For without an ipStrategy is not trusted: got %d, want 403", res.Status)
 	}
-	if res := out.do("GET", "proxied.test", "/", http.Header{"X-Forwarded-For": {"203.0.113.9, 192.0.2.10"}}, nil); res.Status != 200 {
-		t.Errorf("depth 1 picks the address the proxy added: %d, want 200", res.Status)
+	proxy := clientFrom(t, f, "127.0.0.1")
+	proxy.addr = trusted
+	if res := proxy.do("GET", "proxied.test", "/", http.Header{"X-Forwarded-For": {"203.0.113.9, 192.0.2.10"}}, nil); res.Status != 200 {
+		t.Errorf("depth 1 picks the address the trusted proxy added: %d, want 200", res.Status)
 	}
-	if res := out.do("GET", "proxied.test", "/", http.Header{"X-Forwarded-For": {"192.0.2.10, 203.0.113.9"}}, nil); res.Status != http.StatusForbidden {
+	if res := proxy.do("GET", "proxied.test", "/", http.Header{"X-Forwarded-For": {"192.0.2.10, 203.0.113.9"}}, nil); res.Status != http.StatusForbidden {
 		t.Errorf("depth 1 with another last hop: %d, want 403", res.Status)
+	}
+	if res := out.do("GET", "proxied.test", "/", http.Header{"X-Forwarded-For": {"203.0.113.9, 192.0.2.10"}}, nil); res.Status != http.StatusForbidden {
+		t.Errorf("the same header from an untrusted client: %d, want 403 (replaced by its own address)", res.Status)
 	}
 	// A bad CIDR disables the middleware with the reason, and the routers using it.
 	status, errs := routerStatus(f, "typo@file")

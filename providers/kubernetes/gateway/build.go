@@ -124,6 +124,7 @@ func build(s *Snapshot, o *buildOptions) *result {
 		}
 	}
 	secrets := b.certificates(ordered)
+	markRuleSyntax(b.cfg) // hostnames.go
 	for _, gw := range ordered {
 		b.status.Gateways[gw.key.String()] = gw.status(o.addresses)
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ferryproxy/ferry/router/config"
 )
 
 // Hostnames here are lower-case DNS names, "*.suffix" wildcards (matching
@@ -143,7 +145,7 @@ func (g hostGroup) httpExpr() string {
 	case g.wildcard != "":
 		return "HostRegexp(" + lit(wildcardRegexp(g.wildcard)) + ")"
 	}
-	return "Host(" + lits(g.exact) + ")"
+	return anyOf("Host", g.exact)
 }
 
 // sniExpr is the TCP rule matching the group's server names.
@@ -154,7 +156,7 @@ func (g hostGroup) sniExpr() string {
 	case g.wildcard != "":
 		return "HostSNIRegexp(" + lit(wildcardRegexp(g.wildcard)) + ")"
 	}
-	return "HostSNI(" + lits(g.exact) + ")"
+	return anyOf("HostSNI", g.exact)
 }
 
 // lit quotes s for the rule language: in backticks, or as a Go string
@@ -166,11 +168,28 @@ func lit(s string) string {
 	return "`" + s + "`"
 }
 
-// lits quotes and joins a list of arguments.
-func lits(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = lit(s)
+// anyOf matches one of names with matcher: matcher(name), joined with ||
+// in parentheses when there are several, as rule syntax v3 takes one name
+// per matcher.
+func anyOf(matcher string, names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = matcher + "(" + lit(n) + ")"
 	}
-	return strings.Join(q, ", ")
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, " || ") + ")"
+}
+
+// markRuleSyntax marks the routers' rules as rule syntax v3, the syntax
+// they are written in, so that core.defaultRuleSyntax: v2 does not read
+// them otherwise.
+func markRuleSyntax(cfg *config.Config) {
+	for _, r := range cfg.HTTP.Routers {
+		r.RuleSyntax = "v3"
+	}
+	for _, r := range cfg.TCP.Routers {
+		r.RuleSyntax = "v3"
+	}
 }

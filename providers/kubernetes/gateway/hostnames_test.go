@@ -40,7 +40,7 @@ func TestGroupHosts(t *testing.T) {
 	}{
 		{[]string{""}, "any"},
 		{[]string{"b.example", "", "*.x"}, "any"},
-		{[]string{"b.example", "a.example", "*.z.example", "*.y.example"}, "Host(`a.example`, `b.example`) | HostRegexp(`^[^.]+(\\.[^.]+)*\\.y\\.example$`) | HostRegexp(`^[^.]+(\\.[^.]+)*\\.z\\.example$`)"},
+		{[]string{"b.example", "a.example", "*.z.example", "*.y.example"}, "(Host(`a.example`) || Host(`b.example`)) | HostRegexp(`^[^.]+(\\.[^.]+)*\\.y\\.example$`) | HostRegexp(`^[^.]+(\\.[^.]+)*\\.z\\.example$`)"},
 	}
 	for _, tt := range tests {
 		var parts []string

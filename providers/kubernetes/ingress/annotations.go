@@ -134,7 +134,7 @@ func parseRouterAnnotations(all map[string]string) (routerAnnotations, findings)
 			switch strings.TrimSpace(a.value) {
 			case "v3":
 			case "v2":
-				f.notes = append(f.notes, finding{a.key, "Ferry reads one rule syntax (Traefik v3's); the rules made from Ingress paths read the same in both"})
+				f.notes = append(f.notes, finding{a.key, "the rules Ferry makes from Ingress hosts and paths are rule syntax v3 and are read as such"})
 			default:
 				f.problem(a, "want v2 or v3")
 			}
@@ -256,7 +256,7 @@ func parseServiceAnnotations(all map[string]string) (serviceAnnotations, finding
 		case "service.nodeportlb":
 			f.warnings = append(f.warnings, finding{a.key, "not supported by Ferry (it reads no Nodes); endpoints are used"})
 		case "service.sticky.cookie.domain":
-			f.warnings = append(f.warnings, finding{a.key, "Ferry's sticky cookie has no domain attribute; ignored"})
+			cookie.Domain, sticky = strings.TrimSpace(a.value), true
 		default:
 			f.unknown(a)
 		}

@@ -189,6 +189,7 @@ func (b *builder) ingress(ing *networkingv1.Ingress) {
 // annotation problems and its own.
 func (b *builder) router(ik, origin, name string, r *config.Router, f findings, own []config.Problem) {
 	res := b.res
+	r.RuleSyntax = "v3" // the rules made from Ingresses, whatever core.defaultRuleSyntax says
 	res.config.HTTP.Routers[name] = r
 	res.origins[config.ObjectID{Kind: config.KindRouter, Name: name}] = origin
 	for _, a := range f.problems {
