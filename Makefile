@@ -82,6 +82,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseClientHello -fuzztime=30s ./router/tcp/
 	$(GO) test -run='^$$' -fuzz=FuzzRead -fuzztime=30s ./router/proxyproto/
 	$(GO) test -run='^$$' -fuzz=FuzzParseYAMLDecode -fuzztime=30s ./providers/decode/
+	$(GO) test -run='^$$' -fuzz=FuzzDigestAuthorization -fuzztime=30s ./router/middleware/
 
 # image: the container image (Dockerfile), FROM scratch: the static binary
 # (CGO_ENABLED=0) and the build machine's CA bundle, put in a build context of

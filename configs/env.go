@@ -3,6 +3,7 @@ package configs
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -55,6 +56,9 @@ func envEntries(environ []string) ([]entry, []string) {
 			continue
 		}
 		path, ok := envPath(staticType(), segs)
+		if !ok && serviceLink.MatchString(name) {
+			continue // FERRY_API_SERVICE_HOST: Kubernetes' link to a Service "ferry-api"
+		}
 		if !ok {
 			path = segs // an unknown key: decoding names it
 		}
@@ -63,6 +67,12 @@ func envEntries(environ []string) ([]entry, []string) {
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, problems
 }
+
+// serviceLink matches the variables Kubernetes gives a pod for every
+// Service of its namespace (<NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT[_<port>],
+// <NAME>_PORT[_<n>_<proto>[_PROTO|_PORT|_ADDR]]): a Service named
+// ferry-api or ferry-metrics makes FERRY_API_… and FERRY_METRICS_… ones.
+var serviceLink = regexp.MustCompile(`(?i)_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$`)
 
 // envPath groups the parts of a variable name into keys, guided by the
 // schema type t; false when no grouping is a valid path.

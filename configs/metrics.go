@@ -71,6 +71,9 @@ func (s *Static) checkAPI(name string) []string {
 		return nil
 	case a.Insecure && a.Address == "":
 		a.Address = DefaultInsecureAPIAddress
+	case a.Debug && !a.Insecure:
+		return []string{fmt.Sprintf("%s: api.debug: the profiler is served on the insecure API listener only; "+
+			"set api.insecure: true (and api.address on a private interface)", name)}
 	case !a.Insecure && a.Address != "":
 		return []string{fmt.Sprintf("%s: api.address: a plain listener without authentication; set api.insecure: true "+
 			"to keep it, or reach the API through a router whose service is api@internal (with basicAuth, ipAllowList, TLS…)", name)}

@@ -127,6 +127,9 @@ type APIConfig struct {
 	Address string `json:"address"`
 	// Dashboard serves the dashboard with the API (default true).
 	Dashboard *bool `json:"dashboard"`
+	// Debug serves Go's profiler (/debug/pprof/) and /debug/vars on the
+	// insecure API listener only, never through routers (default false).
+	Debug bool `json:"debug"`
 }
 
 // LogConfig configures Ferry's log.

@@ -89,3 +89,16 @@ func TestEmbeddedDefaultIsValid(t *testing.T) {
 		t.Fatal(problems)
 	}
 }
+
+// TestAPIDebugNeedsInsecure: the profiler is never served through routers,
+// so api.debug without the insecure listener is refused with the hint.
+func TestAPIDebugNeedsInsecure(t *testing.T) {
+	s := &Static{API: &APIConfig{Debug: true}}
+	if ps := s.checkAPI("ferry.yaml"); len(ps) != 1 || !strings.Contains(ps[0], "api.debug: the profiler is served on the insecure API listener only") {
+		t.Errorf("problems %q", ps)
+	}
+	s = &Static{API: &APIConfig{Debug: true, Insecure: true}}
+	if ps := s.checkAPI("ferry.yaml"); len(ps) != 0 || s.API.Address != DefaultInsecureAPIAddress {
+		t.Errorf("problems %q, address %q", ps, s.API.Address)
+	}
+}

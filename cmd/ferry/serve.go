@@ -201,7 +201,7 @@ func serve(ctx context.Context, static *configs.Static) error {
 	}
 	if apiLn != nil {
 		g.Go(func() error {
-			return serveAPI(gctx, apiLn, sw, log.Named("api"), insecureAPIOptions(static, apiOpts)...)
+			return serveAPI(gctx, apiLn, sw, log.Named("api"), static.API.Debug, insecureAPIOptions(static, apiOpts)...)
 		})
 	}
 	err = g.Wait()
@@ -254,8 +254,12 @@ func buildProviders(static *configs.Static, log *zap.Logger, reg *metrics.Regist
 	return out
 }
 
-func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *zap.Logger, opts ...api.Option) error {
-	return servePlain(ctx, ln, api.Handler(sw, opts...), log, "api")
+func serveAPI(ctx context.Context, ln net.Listener, sw *router.Switcher, log *zap.Logger, debug bool, opts ...api.Option) error {
+	h := api.Handler(sw, opts...)
+	if debug {
+		h = withDebug(h) // debug.go
+	}
+	return servePlain(ctx, ln, h, log, "api")
 }
 
 // servePlain serves h on a plain listener until ctx ends; what names it

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# bench.sh: the `make bench` peer comparison. Ferry and nginx proxy the same
-# backend on loopback; wrk measures each with the same load:
+# bench.sh: the `make bench` peer comparison over HTTP/1.1 keep-alive.
+# Ferry, nginx and HAProxy (mode http) proxy the same backend on loopback;
+# wrk measures each with the same load, for answers of 13 B, 16 KiB and
+# 1 MiB (the backend's /bytes/<n>):
 #   wrk -t2 -c64 -d10s --latency -H 'Host: bench.local'
-# and the script prints requests/s, p50 and p99 for both and the ratio
-# Ferry/nginx. Everything listens on 127.0.0.1 only; everything started here
-# is stopped on exit.
+# and the script prints one table: requests/s, p50 and p99 per proxy and
+# size, and Ferry's and HAProxy's ratios to nginx. Everything listens on
+# 127.0.0.1 only; everything started here is stopped on exit.
 #
 # Environment: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (64),
 # BENCH_THREADS (2), BENCH_WARMUP (3s), BENCH_FERRY_PORT (18180),
-# BENCH_API_PORT (18181), BENCH_NGINX_PORT (18182).
+# BENCH_API_PORT (18181), BENCH_NGINX_PORT (18182), BENCH_HAPROXY_PORT
+# (18183), BENCH_SIZES (default "13 16384 1048576"), BENCH_FERRY_ENV
+# (variables for Ferry only, e.g. GOGC=200).
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -20,11 +24,14 @@ warmup="${BENCH_WARMUP:-3s}"
 ferry_port="${BENCH_FERRY_PORT:-18180}"
 api_port="${BENCH_API_PORT:-18181}"
 nginx_port="${BENCH_NGINX_PORT:-18182}"
+haproxy_port="${BENCH_HAPROXY_PORT:-18183}"
+sizes="${BENCH_SIZES:-13 16384 1048576}"
 
 # Install the peers only when missing.
-bench_require nginx:nginx wrk:wrk
+bench_require nginx:nginx wrk:wrk haproxy:haproxy
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-bench_check_ports 'BENCH_*_PORT' "$ferry_port" "$api_port" "$nginx_port"
+haproxy_bin="$(command -v haproxy || echo /usr/sbin/haproxy)"
+bench_check_ports 'BENCH_*_PORT' "$ferry_port" "$api_port" "$nginx_port" "$haproxy_port"
 bench_build ./test/backend
 bench_tmp
 
@@ -86,11 +93,35 @@ CONF
 pids+=($!)
 wait_for nginx curl -sf -H 'Host: bench.local' "http://127.0.0.1:$nginx_port/"
 
-# run_wrk NAME PORT: warm-up, then the measured run; prints rps p50 p99 non2xx.
+# HAProxy, mode http, keep-alive both sides.
+cat >"$tmp/haproxy.cfg" <<CFG
+global
+    nbthread $(nproc)
+    maxconn 4096
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend bench
+    bind 127.0.0.1:$haproxy_port
+    default_backend bench
+backend bench
+    option forwardfor
+    server bench $backend_addr
+CFG
+"$haproxy_bin" -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
+pids+=($!)
+wait_for haproxy curl -sf -H 'Host: bench.local' "http://127.0.0.1:$haproxy_port/"
+
+# run_wrk NAME PORT PATH: warm-up, then the measured run; prints rps p50
+# p99 non2xx.
 run_wrk() {
-	local name="$1" port="$2" out="$tmp/wrk-$1.txt"
-	wrk -t"$threads" -c"$connections" -d"$warmup" -H 'Host: bench.local' "http://127.0.0.1:$port/" >/dev/null
-	wrk -t"$threads" -c"$connections" -d"$duration" --latency -H 'Host: bench.local' "http://127.0.0.1:$port/" >"$out"
+	local name="$1" port="$2" path="$3" out="$tmp/wrk-$1.txt"
+	wrk -t"$threads" -c"$connections" -d"$warmup" -H 'Host: bench.local' "http://127.0.0.1:$port$path" >/dev/null
+	wrk -t"$threads" -c"$connections" -d"$duration" --latency -H 'Host: bench.local' "http://127.0.0.1:$port$path" >"$out"
 	cat "$out" >&2
 	awk '
 		/Requests\/sec:/ { rps = $2 }
@@ -101,15 +132,24 @@ run_wrk() {
 	' "$out"
 }
 
-echo "== ferry (127.0.0.1:$ferry_port) ==" >&2
-read -r f_rps f_p50 f_p99 f_bad < <(run_wrk ferry "$ferry_port")
-echo "== nginx (127.0.0.1:$nginx_port) ==" >&2
-read -r n_rps n_p50 n_p99 n_bad < <(run_wrk nginx "$nginx_port")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-ratio="$(awk -v f="$f_rps" -v n="$n_rps" 'BEGIN { if (n > 0) printf "%.2f", f / n; else print "n/a" }')"
+rows=()
+for size in $sizes; do
+	declare -A rps=()
+	for proxy in ferry nginx haproxy; do
+		port_var="${proxy}_port"
+		echo "== $proxy (127.0.0.1:${!port_var}), /bytes/$size ==" >&2
+		read -r r p50 p99 bad < <(run_wrk "$proxy" "${!port_var}" "/bytes/$size")
+		rps[$proxy]="$r"
+		rows+=("$(printf '%-9s %-8s %12s %10s %10s %8s' "$size" "$proxy" "$r" "$p50" "$p99" "$bad")")
+	done
+	rows+=("$(printf '%-9s %-8s ferry/nginx %s, haproxy/nginx %s' "$size" ratios "$(ratio "${rps[ferry]}" "${rps[nginx]}")" "$(ratio "${rps[haproxy]}" "${rps[nginx]}")")")
+	unset rps
+done
+
 echo
-echo "wrk -t$threads -c$connections -d$duration --latency -H 'Host: bench.local' (backend: test/backend on $backend_addr, $(nproc) CPUs shared by all processes)"
-printf '%-8s %12s %10s %10s %10s\n' proxy "requests/s" p50 p99 non-2xx
-printf '%-8s %12s %10s %10s %10s\n' ferry "$f_rps" "$f_p50" "$f_p99" "$f_bad"
-printf '%-8s %12s %10s %10s %10s\n' nginx "$n_rps" "$n_p50" "$n_p99" "$n_bad"
-echo "ferry/nginx requests/s ratio: $ratio"
+echo "HTTP/1.1 keep-alive: wrk -t$threads -c$connections -d$duration --latency -H 'Host: bench.local' /bytes/<size>"
+echo "(backend: test/backend on $backend_addr; nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), HAProxy $("$haproxy_bin" -v | head -1 | awk '{print $3}'); $(nproc) CPUs shared by all processes)"
+printf '%-9s %-8s %12s %10s %10s %8s\n' bytes proxy "requests/s" p50 p99 non-2xx
+printf '%s\n' "${rows[@]}"

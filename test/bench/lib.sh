@@ -119,9 +119,11 @@ start_backend() {
 	backend_addr="$(sed -n 's/^listening on //p' "$tmp/backend.out" | head -n1)"
 }
 
-# start_ferry starts bin/ferry on $tmp/ferry.yaml, its log in $tmp/ferry.log.
+# start_ferry starts bin/ferry on $tmp/ferry.yaml, its log in $tmp/ferry.log;
+# BENCH_FERRY_ENV adds variables to its environment only (e.g. GOGC=200).
 start_ferry() {
-	bin/ferry --config "$tmp/ferry.yaml" 2>"$tmp/ferry.log" &
+	# shellcheck disable=SC2086 # BENCH_FERRY_ENV is a list of NAME=value words
+	env ${BENCH_FERRY_ENV:-} bin/ferry --config "$tmp/ferry.yaml" 2>"$tmp/ferry.log" &
 	pids+=($!)
 }
 

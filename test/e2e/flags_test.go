@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -199,5 +200,36 @@ func TestMigrationCheck(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
+	}
+}
+
+// TestAPIDebug: with api.debug (flags, as Traefik users pass it) the
+// insecure API listener serves Go's profiler and /debug/vars; without it
+// they are not found, and no entry point serves them either way.
+func TestAPIDebug(t *testing.T) {
+	for _, debug := range []bool{true, false} {
+		t.Run(fmt.Sprint("debug=", debug), func(t *testing.T) {
+			web, api := freeAddr(t), freeAddr(t)
+			args := []string{"--entryPoints.web.address=" + web, "--api.insecure", "--api.address=" + api}
+			if debug {
+				args = append(args, "--api.debug=true")
+			}
+			f := startFerryWith(t, web, api, args, nil)
+			for _, path := range []string{"/debug/pprof/goroutine?debug=1", "/debug/vars"} {
+				resp, err := f.client.Get("http://" + api + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				served := resp.StatusCode == http.StatusOK && (strings.Contains(string(body), "goroutine profile") || strings.Contains(string(body), `"memstats"`))
+				if served != debug {
+					t.Errorf("API %s: %d %.80q, want served=%v", path, resp.StatusCode, body, debug)
+				}
+				if res := f.Get("any.test", path); res.Status != http.StatusNotFound {
+					t.Errorf("entry point %s: %d, want 404", path, res.Status)
+				}
+			}
+		})
 	}
 }

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 )
@@ -22,19 +24,22 @@ type portRegistry struct {
 var ports = &portRegistry{used: map[int]bool{}}
 
 // reserve returns a loopback port that is free for TCP (and for UDP when
-// udp is set) and was not handed out before in this process.
+// udp is set) and was not handed out before in this process. Ports come
+// from below the kernel's ephemeral range, so that no outgoing connection
+// of another process (a Ferry dialling its backends, a load generator)
+// takes one between its reservation and its bind.
 func (r *portRegistry) reserve(tb testing.TB, udp bool) int {
 	tb.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatalf("free port: %v", err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
+	low := ephemeralLow()
+	for range 1000 {
+		port := minReservedPort + rand.IntN(low-minReservedPort)
 		if r.used[port] {
-			_ = ln.Close()
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
 			continue
 		}
 		free := true
@@ -54,6 +59,23 @@ func (r *portRegistry) reserve(tb testing.TB, udp bool) int {
 	}
 	tb.Fatal("no free loopback port")
 	return 0
+}
+
+// minReservedPort is the lowest port reserve hands out.
+const minReservedPort = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range; 32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	var low, high int
+	if _, err := fmt.Sscan(string(b), &low, &high); err != nil || low <= minReservedPort+1000 {
+		return 32768
+	}
+	return low
 }
 
 // reservedAddr returns "127.0.0.1:<port>" for a port from the registry.

@@ -38,6 +38,9 @@ func (r Response) Header(name string) string {
 // maxSSEEvents bounds /sse?n=.
 const maxSSEEvents = 10000
 
+// maxBytes bounds the answers of /bytes/<n>.
+const maxBytes = 16 << 20
+
 // Handler returns the backend's routes, answering as name. Every answer
 // carries the header X-Backend: name.
 //
@@ -45,8 +48,10 @@ const maxSSEEvents = 10000
 //   - /sse?n=5: n server-sent events 100ms apart, each flushed
 //   - /status/<code>: an empty answer with that status
 //   - /slow?ms=N: the JSON echo after N milliseconds
+//   - /bytes/<n>: n bytes (at most 16 MiB) of "x", with Content-Length
 //   - anything else: 200 with the JSON echo
 func Handler(name string) http.Handler {
+	filler := []byte(strings.Repeat("x", 32<<10))
 	upgrader := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +108,23 @@ func Handler(name string) http.Handler {
 		}
 		w.Header().Set("X-Backend", name)
 		w.WriteHeader(code)
+	})
+	mux.HandleFunc("/bytes/", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/bytes/"))
+		if err != nil || n < 0 || n > maxBytes {
+			http.Error(w, "bad byte count", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("X-Backend", name)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		for n > 0 {
+			k := min(n, len(filler))
+			if _, err := w.Write(filler[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
