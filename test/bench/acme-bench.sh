@@ -8,18 +8,22 @@
 # h2load opens a new TLS connection for every request:
 #   h2load --h1 -H 'Connection: close' -n $BENCH_REQUESTS -c $BENCH_CLIENTS -t $BENCH_THREADS
 # and the script prints the handshake (= request) rate of each and the
-# ratio Ferry/nginx. It also prints the time from Ferry's start to its
-# first valid HTTPS answer. Everything listens on 127.0.0.1 only and is
-# stopped on exit.
+# ratio Ferry/nginx. Then HTTP/2 over TLS on kept connections:
+#   h2load -n $BENCH_H2_REQUESTS -c 16 -m 16 -t $BENCH_THREADS
+# and its ratio. It also prints the time from Ferry's start to its first
+# valid HTTPS answer. Everything listens on 127.0.0.1 only and is stopped
+# on exit.
 #
 # Environment: BENCH_REQUESTS (default 20000), BENCH_CLIENTS (50),
-# BENCH_THREADS (2), BENCH_PORT_BASE (18190: ten ports from there are used).
+# BENCH_THREADS (2), BENCH_H2_REQUESTS (200000), BENCH_PORT_BASE (18190:
+# ten ports from there are used).
 set -euo pipefail
 
 bench_name=acme-bench bench_wait_tries=300
 source "$(dirname "$0")/lib.sh"
 
 requests="${BENCH_REQUESTS:-20000}"
+h2_requests="${BENCH_H2_REQUESTS:-200000}"
 clients="${BENCH_CLIENTS:-50}"
 threads="${BENCH_THREADS:-2}"
 base="${BENCH_PORT_BASE:-18190}"
@@ -115,13 +119,14 @@ http {
   access_log off;
   upstream backend { server $backend_addr; keepalive 64; }
   server {
-    listen 127.0.0.1:$nginx_port ssl;
+    listen 127.0.0.1:$nginx_port ssl http2;
     server_name $name;
     ssl_certificate $crt;
     ssl_certificate_key $key;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache off;
     ssl_session_tickets off;
+    keepalive_requests 1000000;  # the default 1000 ends h2load's kept connections
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
@@ -155,3 +160,25 @@ nginx_rps="$(run nginx "$nginx_port")"
 printf '%-8s %12s\n' "server" "handshakes/s"
 printf '%-8s %12s\n' ferry "$ferry_rps" nginx "$nginx_rps"
 printf 'ratio ferry/nginx: %.2f\n' "$(echo "$ferry_rps / $nginx_rps" | bc -l)"
+
+# run_h2 NAME PORT: HTTP/2 over TLS, 16 connections with 16 streams each;
+# prints req/s.
+run_h2() {
+	local out
+	out="$(h2load -n "$h2_requests" -c 16 -m 16 -t "$threads" --connect-to="127.0.0.1:$2" "https://$name:$2/bytes/13" 2>&1)"
+	if ! grep -q "$h2_requests succeeded" <<<"$out" || ! grep -q 'Application protocol: h2' <<<"$out"; then
+		echo "acme-bench: $1: HTTP/2: not every request succeeded, or not over h2:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out"
+}
+echo
+echo "h2load -n $h2_requests -c 16 -m 16 -t $threads (HTTP/2 over TLS, kept connections, 13 B answers)"
+run_h2 warmup-ferry "$secure" >/dev/null
+run_h2 warmup-nginx "$nginx_port" >/dev/null
+ferry_h2="$(run_h2 ferry "$secure")"
+nginx_h2="$(run_h2 nginx "$nginx_port")"
+printf '%-8s %12s\n' "server" "requests/s"
+printf '%-8s %12s\n' ferry "$ferry_h2" nginx "$nginx_h2"
+printf 'ratio ferry/nginx: %.2f\n' "$(echo "$ferry_h2 / $nginx_h2" | bc -l)"

@@ -12,8 +12,11 @@
 # BENCH_THREADS (2), BENCH_WARMUP (3s), BENCH_FERRY_PORT (18180),
 # BENCH_API_PORT (18181), BENCH_NGINX_PORT (18182), BENCH_HAPROXY_PORT
 # (18183), BENCH_SIZES (default "13 16384 1048576"), BENCH_FERRY_ENV
-# (variables for Ferry only, e.g. GOGC=200).
+# (variables for Ferry only, e.g. GOGC=200), BENCH_IDLE_CONNECTIONS (5000:
+# then the memory each proxy holds per idle keep-alive client connection,
+# from its RSS before and after that many idle connections; 0 skips).
 set -euo pipefail
+ulimit -n "$(ulimit -Hn)" # the idle connections
 
 source "$(dirname "$0")/lib.sh"
 
@@ -26,13 +29,14 @@ api_port="${BENCH_API_PORT:-18181}"
 nginx_port="${BENCH_NGINX_PORT:-18182}"
 haproxy_port="${BENCH_HAPROXY_PORT:-18183}"
 sizes="${BENCH_SIZES:-13 16384 1048576}"
+idle_n="${BENCH_IDLE_CONNECTIONS:-5000}"
 
 # Install the peers only when missing.
 bench_require nginx:nginx wrk:wrk haproxy:haproxy
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 haproxy_bin="$(command -v haproxy || echo /usr/sbin/haproxy)"
 bench_check_ports 'BENCH_*_PORT' "$ferry_port" "$api_port" "$nginx_port" "$haproxy_port"
-bench_build ./test/backend
+bench_build ./test/backend ./test/bench/idleconns
 bench_tmp
 
 # Backend.
@@ -52,6 +56,7 @@ http:
           - url: "http://$backend_addr"
 YAML
 start_web_ferry "$ferry_port" "$api_port"
+ferry_pid="${pids[-1]}"
 wait_for "ferry API" curl -sf "http://127.0.0.1:$api_port/ping"
 wait_for "ferry route" curl -sf -H 'Host: bench.local' "http://127.0.0.1:$ferry_port/"
 
@@ -61,7 +66,8 @@ cat >"$tmp/nginx/nginx.conf" <<CONF
 worker_processes auto;
 error_log $tmp/nginx/error.log warn;
 pid $tmp/nginx/nginx.pid;
-events { worker_connections 4096; }
+worker_rlimit_nofile 19000;
+events { worker_connections 16000; }
 http {
     access_log off;
     client_body_temp_path $tmp/nginx/body;
@@ -91,13 +97,14 @@ http {
 CONF
 "$nginx_bin" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/stderr.log" &
 pids+=($!)
+nginx_pid=$!
 wait_for nginx curl -sf -H 'Host: bench.local' "http://127.0.0.1:$nginx_port/"
 
 # HAProxy, mode http, keep-alive both sides.
 cat >"$tmp/haproxy.cfg" <<CFG
 global
     nbthread $(nproc)
-    maxconn 4096
+    maxconn 8000
 defaults
     mode http
     option http-keep-alive
@@ -114,6 +121,7 @@ backend bench
 CFG
 "$haproxy_bin" -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
 pids+=($!)
+haproxy_pid=$!
 wait_for haproxy curl -sf -H 'Host: bench.local' "http://127.0.0.1:$haproxy_port/"
 
 # run_wrk NAME PORT PATH: warm-up, then the measured run; prints rps p50
@@ -153,3 +161,34 @@ echo "HTTP/1.1 keep-alive: wrk -t$threads -c$connections -d$duration --latency -
 echo "(backend: test/backend on $backend_addr; nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), HAProxy $("$haproxy_bin" -v | head -1 | awk '{print $3}'); $(nproc) CPUs shared by all processes)"
 printf '%-9s %-8s %12s %10s %10s %8s\n' bytes proxy "requests/s" p50 p99 non-2xx
 printf '%s\n' "${rows[@]}"
+
+# Memory per idle keep-alive client connection: each proxy's RSS (nginx:
+# master and workers) before and after idle_n connections that made one
+# request each.
+rss_kib() {
+	local total=0 p
+	for p in "$@"; do
+		total=$((total + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status")))
+	done
+	echo "$total"
+}
+idle_row() { # NAME PORT PID...
+	local name="$1" port="$2" before after line
+	shift 2
+	before="$(rss_kib "$@")"
+	coproc IDLE { bin/idleconns -addr "127.0.0.1:$port" -n "$idle_n"; }
+	read -r line <&"${IDLE[0]}" || { echo "bench: $name: idle connections failed" >&2; exit 1; }
+	sleep 1
+	after="$(rss_kib "$@")"
+	eval "exec ${IDLE[1]}>&-"
+	wait "$IDLE_PID" || true
+	printf '%-8s %12s %12s %10s\n' "$name" "$before" "$after" "$(( (after - before) * 1024 / idle_n ))"
+}
+if [ "$idle_n" -gt 0 ]; then
+	echo
+	echo "$idle_n idle keep-alive client connections (one request each), RSS in KiB"
+	printf '%-8s %12s %12s %10s\n' proxy before after "B/conn"
+	idle_row ferry "$ferry_port" "$ferry_pid"
+	idle_row nginx "$nginx_port" "$nginx_pid" $(pgrep -P "$nginx_pid")
+	idle_row haproxy "$haproxy_port" "$haproxy_pid"
+fi
