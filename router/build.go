@@ -274,6 +274,7 @@ func (b *builder) buildRouters() {
 		if r.priority == 0 {
 			r.priority = len(def.Rule)
 		}
+		r.clientAuth = b.clientAuthOptions(name, def, eps) // tlsoptions.go
 		for _, i := range eps {
 			info.Using = append(info.Using, b.opts.EntryPoints[i].Name)
 			if def.TLS != nil || b.opts.EntryPoints[i].TLS {

@@ -192,7 +192,8 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The match input lives in the pooled recorder so it costs no allocation.
 	rec.match = rule.Request{HTTP: r, Host: rule.NormalizeHost(r.Host), Path: rule.RoutingPath(r.URL)}
 	rt := set.match(&rec.match)
-	misdirected := h.secure && t.misdirected(h.ep, rec.match.Host, r) // other TLS options than the connection's (tlsselect.go)
+	// Other TLS options than the connection's, for the host or the router (tlsselect.go).
+	misdirected := h.secure && (t.misdirected(h.ep, rec.match.Host, r) || rt != nil && t.withoutClientAuth(h.ep, rt, r))
 	if misdirected {
 		rt = nil
 	}

@@ -24,6 +24,12 @@ type route struct {
 	handler  http.Handler
 
 	metrics, serviceMetrics *metrics.Observer // nil when off
+
+	// clientAuth holds, by entry point, the TLS configuration of the
+	// router's options when they ask for client certificates (nil
+	// otherwise): the router is served only on connections whose handshake
+	// used it (tlsselect.go).
+	clientAuth []*tls.Config
 }
 
 // before orders routes: higher priority first, then by name for stability.

@@ -212,6 +212,27 @@ func (b *builder) checkRouterTLS(name string, def *config.Router, eps []int) {
 	}
 }
 
+// clientAuthOptions returns, by entry point index, the TLS configuration
+// of the options router name asks for on each of eps where they require
+// client certificates; nil when they require none anywhere.
+func (b *builder) clientAuthOptions(name string, def *config.Router, eps []int) []*tls.Config {
+	var out []*tls.Config
+	for _, i := range eps {
+		if def.TLS == nil && !b.opts.EntryPoints[i].TLS {
+			continue
+		}
+		bo, err := b.resolveTLSOptions(b.routerTLSRef(name, def, i))
+		if err != nil || bo.http == nil || bo.http.ClientAuth == tls.NoClientCert {
+			continue
+		}
+		if out == nil {
+			out = make([]*tls.Config, len(b.opts.EntryPoints))
+		}
+		out[i] = bo.http
+	}
+	return out
+}
+
 // tcpRouterTLS returns the configuration of the handshakes a TCP router
 // terminates, nil when it terminates none (or when Build has no
 // certificates to give: the entry point's own picker is used). Missing or
@@ -278,7 +299,7 @@ func (b *builder) selectTLS() {
 			if len(hosts) == 0 && bo != ts.def && !warned {
 				warned = true
 				b.tlsWarning(name, fmt.Sprintf("tls.options: the rule names no host, so its TLS options %q cannot be chosen "+
-					"at the handshake: connections get the options of their server name's routers, or the default options", bo.name))
+					"at the handshake: connections get the options of their server name's routers, or the default options%s", bo.name, clientAuthNote(bo)))
 			}
 			if claims[i] == nil {
 				claims[i] = make(map[string]map[*builtTLSOptions][]string)
@@ -338,10 +359,26 @@ func (b *builder) conflictWarnings(host string, byOptions map[*builtTLSOptions][
 	slices.Sort(routers)
 	slices.Sort(names)
 	routers = slices.Compact(routers)
+	note := ""
+	for bo := range byOptions {
+		if n := clientAuthNote(bo); n != "" {
+			note = n
+		}
+	}
 	for _, r := range routers {
 		b.tlsWarning(r, fmt.Sprintf("tls.options: the routers of host %s (%s) ask for different TLS options (%s): "+
-			"the default options are used for it", host, strings.Join(routers, ", "), strings.Join(names, ", ")))
+			"the default options are used for it%s", host, strings.Join(routers, ", "), strings.Join(names, ", "), note))
 	}
+}
+
+// clientAuthNote tells what happens to requests for a router whose options
+// require client certificates on a connection that did not ask for them.
+func clientAuthNote(bo *builtTLSOptions) string {
+	if bo.http == nil || bo.http.ClientAuth == tls.NoClientCert {
+		return ""
+	}
+	return "; requests for a router whose options ask for client certificates are answered 421 on a connection " +
+		"that did not ask for them (never served without them)"
 }
 
 // tlsWarning records a warning about an enabled router.

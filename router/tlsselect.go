@@ -168,6 +168,23 @@ func (t *Table) misdirected(ep int, host string, r *http.Request) bool {
 	return sni != host && sel.lookup(sni) != sel.lookup(host)
 }
 
+// withoutClientAuth reports whether route rt asks, on entry point ep, for
+// client certificates that the request's connection was not asked for: its
+// handshake used other options (the options of its server name, or the
+// default ones when the routers of its host disagree or its rule names no
+// host). Such requests are answered 421: a router is never served with
+// weaker settings than it asks for.
+func (t *Table) withoutClientAuth(ep int, rt *route, r *http.Request) bool {
+	if r.TLS == nil || ep >= len(rt.clientAuth) || rt.clientAuth[ep] == nil {
+		return false
+	}
+	var used *tls.Config
+	if sel := t.tlsSelection(ep); sel != nil {
+		used = sel.lookup(canonicalName(r.TLS.ServerName))
+	}
+	return used != rt.clientAuth[ep]
+}
+
 // Headers in which passTLSClientCert passes the client's certificate.
 const (
 	headerClientCert     = "X-Forwarded-Tls-Client-Cert"

@@ -68,6 +68,53 @@ func TestMisdirectedRequests(t *testing.T) {
 	}
 }
 
+// TestClientAuthNeverWeakened: a router whose TLS options ask for client
+// certificates is not served on a connection whose handshake did not ask
+// for them, even when the routers of its host disagree (the host gets the
+// default options) or its rule names no host: 421, not a weaker service.
+func TestClientAuthNeverWeakened(t *testing.T) {
+	up := backend(t, "up")
+	sw := tlsSwitcher(t)
+	tbl := sw.Apply(Input{Config: &config.Config{
+		HTTP: config.HTTP{
+			Routers: map[string]*config.Router{
+				"admin@file":  tlsRouter("Host(`shared.test`) && PathPrefix(`/admin`)", "mtls@file"),
+				"site@file":   tlsRouter("Host(`shared.test`)", ""),
+				"nohost@file": tlsRouter("PathPrefix(`/internal`)", "mtls@file"),
+				"mtls@file":   tlsRouter("Host(`secure.test`)", "mtls@file"),
+			},
+			Services: map[string]*config.Service{"s": lbService(up)},
+		},
+		TLS: config.TLS{Options: map[string]*config.TLSOptions{"mtls@file": {ClientAuth: config.ClientAuth{ClientAuthType: "RequireAnyClientCert"}}}},
+	}})
+	for _, name := range []string{"admin@file", "nohost@file"} {
+		if r := routerInfo(t, tbl, name); r.Status != StatusEnabled || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "421") {
+			t.Errorf("%s: status %s, warnings %q; want enabled, warned that it answers 421", name, r.Status, r.Warnings)
+		}
+	}
+	tests := []struct {
+		name, sni, host, path string
+		want                  int
+	}{
+		{"the host's default options serve the router without client certificates", "shared.test", "shared.test", "/", 200},
+		{"the router asking for them, on the same connection", "shared.test", "shared.test", "/admin", 421},
+		{"a rule without host, on a connection without them", "shared.test", "shared.test", "/internal", 421},
+		{"a rule without host, on a connection that asked for them", "secure.test", "secure.test", "/internal", 200},
+		{"its own host", "secure.test", "secure.test", "/", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "https://"+tt.host+tt.path, nil)
+			req.TLS = &tls.ConnectionState{ServerName: tt.sni, HandshakeComplete: true}
+			sw.Handler(0, true).ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("SNI %q, %s%s: status %d, want %d", tt.sni, tt.host, tt.path, rec.Code, tt.want)
+			}
+		})
+	}
+}
+
 func TestClientCertHeadersAlwaysStripped(t *testing.T) {
 	sw := tlsSwitcher(t)
 	sw.Apply(Input{Config: &config.Config{HTTP: config.HTTP{

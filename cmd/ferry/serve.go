@@ -159,11 +159,11 @@ func serve(ctx context.Context, static *configs.Static) error {
 	}
 	g.Go(func() error {
 		merger.Run(gctx, updates, func(s *merge.Snapshot) {
-			sw.Apply(router.Input{Config: s.Config, Problems: s.Problems, Origins: s.Origins})
+			t := sw.Apply(router.Input{Config: s.Config, Problems: s.Problems, Origins: s.Origins})
 			if certs != nil {
 				// The applied table's configuration: with the entry
 				// points' default certResolver on their routers.
-				certs.Sync(sw.Table().Config()) // does not block
+				certs.Sync(t.Config()) // does not block
 			}
 			if first {
 				first = false

@@ -46,8 +46,11 @@ func (e *events) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx and the like: do not buffer
-	// The baseline is taken before the first byte: a change applied once
-	// the client has seen the stream open is a change on it.
+	// Registered before the first byte: a shutdown the client may ask for
+	// once it sees the stream open ends the stream.
+	stop := e.stopped(r)
+	// The baseline is taken before the first byte too: a change applied
+	// once the client has seen the stream open is a change on it.
 	t := e.sw.Table()
 	digest := t.HealthDigest()
 	w.WriteHeader(http.StatusOK)
@@ -55,7 +58,6 @@ func (e *events) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, err := fmt.Fprint(w, "retry: 1000\n\n"); err != nil || rc.Flush() != nil {
 		return
 	}
-	stop := e.stopped(r)
 	ticker := time.NewTicker(e.tick)
 	defer ticker.Stop()
 	lastWrite := time.Now()
