@@ -34,6 +34,9 @@ type Transports struct {
 	// TCP is how TCP services that name no servers transport reach their
 	// servers (static tcpServersTransport); nil: plain TCP, default timeouts.
 	TCP *tcp.Transport
+	// h1 sends body-less requests to http:// servers on the handler's
+	// goroutine, HTTP otherwise (h1client.go); nil: HTTP for all.
+	h1 *h1Client
 	// probes carries the health checks of the services using these
 	// transports; nil for the default ones, which the registry uses itself.
 	probes *health.Transport
@@ -79,6 +82,9 @@ var errClientResets = &fault.Error{Kind: fault.ClientGone,
 
 // Close drops idle upstream connections.
 func (t *Transports) Close() {
+	if t.h1 != nil {
+		t.h1.CloseIdleConnections()
+	}
 	t.HTTP.CloseIdleConnections()
 	t.H2C.CloseIdleConnections()
 }
@@ -96,6 +102,9 @@ func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Transports, log *zap.Logger) *httputil.ReverseProxy {
 	serverURL := target.String()
 	var transport http.RoundTripper = tr.HTTP
+	if target.Scheme == "http" && tr.h1 != nil {
+		transport = tr.h1
+	}
 	if target.Scheme == "h2c" {
 		t := *target
 		t.Scheme = "http"

@@ -111,7 +111,7 @@ func newHTTPTransports(def *config.ServersTransport, shared *Transports) (*Trans
 	h2c := base()
 	h2c.Protocols = new(http.Protocols)
 	h2c.Protocols.SetUnencryptedHTTP2(true)
-	t := &Transports{HTTP: h1, H2C: h2c}
+	t := &Transports{HTTP: h1, H2C: h2c, h1: newH1Client(h1)}
 	if shared != nil {
 		t.Buffers, t.Tracer = shared.Buffers, shared.Tracer
 	} else {

@@ -1,0 +1,224 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// h1Client sends body-less requests to plain http:// servers over pooled
+// HTTP/1.1 connections on the calling goroutine: the request is written and
+// its answer read by the handler itself, without the read and write loop
+// goroutines of net/http's Transport and their hand-offs. Every other
+// request (a body, an upgrade, Expect, CONNECT, https) goes to fallback.
+type h1Client struct {
+	fallback      *http.Transport
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxIdle       int           // idle connections kept per server; 0: none
+	idleTimeout   time.Duration // an idle connection older than this is closed
+	headerTimeout time.Duration // bounds the wait for an answer's headers; 0: none
+
+	mu   sync.Mutex
+	idle map[string][]*h1Conn // by host:port, most recent last
+}
+
+// h1Conn is one pooled connection.
+type h1Conn struct {
+	addr      string // the pool's key
+	conn      net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+}
+
+func newH1Client(fallback *http.Transport) *h1Client {
+	c := &h1Client{fallback: fallback, dial: fallback.DialContext, idleTimeout: fallback.IdleConnTimeout,
+		headerTimeout: fallback.ResponseHeaderTimeout, idle: map[string][]*h1Conn{}}
+	if !fallback.DisableKeepAlives {
+		c.maxIdle = fallback.MaxIdleConnsPerHost
+	}
+	if c.dial == nil {
+		c.dial = (&net.Dialer{}).DialContext
+	}
+	return c
+}
+
+// eligible reports whether req can be sent on the calling goroutine.
+func eligible(req *http.Request) bool {
+	return req.URL.Scheme == "http" && (req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0 &&
+		req.Method != http.MethodConnect && req.Header.Get("Upgrade") == "" && req.Header.Get("Expect") == ""
+}
+
+// replayable reports whether req may be sent again on a new connection when
+// a reused one failed before any answer (as net/http's Transport does).
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != "" || req.Header.Get("X-Idempotency-Key") != ""
+}
+
+func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !eligible(req) {
+		return c.fallback.RoundTrip(req)
+	}
+	addr := req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	for {
+		pc, reused, err := c.get(req.Context(), addr)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.send(req, pc)
+		if err == nil {
+			return resp, nil
+		}
+		var nr nothingRead
+		if !errors.As(err, &nr) {
+			return nil, err
+		}
+		if !reused || !replayable(req) || req.Context().Err() != nil {
+			return nil, nr.err
+		}
+	}
+}
+
+// nothingRead is the error of a connection that failed before any byte of
+// an answer arrived: a reused connection the server had closed.
+type nothingRead struct{ err error }
+
+func (e nothingRead) Error() string { return e.err.Error() }
+func (e nothingRead) Unwrap() error { return e.err }
+
+// send writes req on pc and reads its answer's headers; the answer's body
+// gives pc back to the pool once read to its end.
+func (c *h1Client) send(req *http.Request, pc *h1Conn) (*http.Response, error) {
+	stop := context.AfterFunc(req.Context(), func() { _ = pc.conn.Close() })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		_ = pc.conn.Close()
+		return nil, err
+	}
+	if err := req.Write(pc.bw); err != nil {
+		return fail(err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return fail(nothingRead{err})
+	}
+	if c.headerTimeout > 0 {
+		_ = pc.conn.SetReadDeadline(time.Now().Add(c.headerTimeout))
+	}
+	var resp *http.Response
+	for {
+		if _, err := pc.br.Peek(1); err != nil {
+			return fail(nothingRead{err})
+		}
+		r, err := http.ReadResponse(pc.br, req)
+		if err != nil {
+			return fail(err)
+		}
+		if r.StatusCode >= 200 || r.StatusCode == http.StatusSwitchingProtocols {
+			resp = r
+			break
+		}
+	}
+	if c.headerTimeout > 0 {
+		_ = pc.conn.SetReadDeadline(time.Time{})
+	}
+	keep := !resp.Close && !req.Close && c.maxIdle > 0
+	if resp.Body == http.NoBody {
+		c.release(pc, stop, keep)
+		return resp, nil
+	}
+	resp.Body = &h1Body{rc: resp.Body, c: c, pc: pc, stop: stop, keep: keep}
+	return resp, nil
+}
+
+// get returns an idle connection to addr, or a new one.
+func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+	now := time.Now()
+	c.mu.Lock()
+	for list := c.idle[addr]; len(list) > 0; list = c.idle[addr] {
+		pc := list[len(list)-1]
+		c.idle[addr] = list[:len(list)-1]
+		if c.idleTimeout > 0 && now.Sub(pc.idleSince) > c.idleTimeout {
+			_ = pc.conn.Close()
+			continue
+		}
+		c.mu.Unlock()
+		return pc, true, nil
+	}
+	c.mu.Unlock()
+	conn, err := c.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &h1Conn{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
+}
+
+// release gives pc back to the pool when keep is set and the request's
+// context did not close it, and closes it otherwise.
+func (c *h1Client) release(pc *h1Conn, stop func() bool, keep bool) {
+	if !stop() || !keep {
+		_ = pc.conn.Close()
+		return
+	}
+	pc.idleSince = time.Now()
+	c.mu.Lock()
+	if len(c.idle[pc.addr]) < c.maxIdle {
+		c.idle[pc.addr] = append(c.idle[pc.addr], pc)
+		pc = nil
+	}
+	c.mu.Unlock()
+	if pc != nil {
+		_ = pc.conn.Close()
+	}
+}
+
+// CloseIdleConnections closes the pooled connections, and the fallback's.
+func (c *h1Client) CloseIdleConnections() {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = map[string][]*h1Conn{}
+	c.mu.Unlock()
+	for _, list := range idle {
+		for _, pc := range list {
+			_ = pc.conn.Close()
+		}
+	}
+	c.fallback.CloseIdleConnections()
+}
+
+// h1Body is an answer's body; its end gives the connection back.
+type h1Body struct {
+	rc   io.ReadCloser
+	c    *h1Client
+	pc   *h1Conn
+	stop func() bool
+	keep bool
+	once sync.Once
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.once.Do(func() { b.c.release(b.pc, b.stop, b.keep) })
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	b.once.Do(func() {
+		b.stop()
+		_ = b.pc.conn.Close()
+	})
+	return nil
+}
