@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -29,11 +31,14 @@ type h1Client struct {
 
 // h1Conn is one pooled connection.
 type h1Conn struct {
-	addr      string // the pool's key
-	conn      net.Conn
-	br        *bufio.Reader
-	bw        *bufio.Writer
-	idleSince time.Time
+	addr string // the pool's key
+	conn net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	// idle closes the connection once it stayed idleTimeout in the pool
+	// (a server that went away leaves no descriptor behind); nil when the
+	// client has no idle timeout.
+	idle *time.Timer
 }
 
 func newH1Client(fallback *http.Transport) *h1Client {
@@ -85,10 +90,16 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !errors.As(err, &nr) {
 			return nil, err
 		}
-		if !reused || !replayable(req) || req.Context().Err() != nil {
+		if !reused || !replayable(req) || req.Context().Err() != nil || !closedByServer(nr.err) {
 			return nil, nr.err
 		}
 	}
+}
+
+// closedByServer reports whether err says the server had closed the
+// connection (not a timeout: a slow server is not asked twice).
+func closedByServer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // nothingRead is the error of a connection that failed before any byte of
@@ -144,16 +155,18 @@ func (c *h1Client) send(req *http.Request, pc *h1Conn) (*http.Response, error) {
 
 // get returns an idle connection to addr, or a new one.
 func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
-	now := time.Now()
 	c.mu.Lock()
-	for list := c.idle[addr]; len(list) > 0; list = c.idle[addr] {
+	if list := c.idle[addr]; len(list) > 0 {
 		pc := list[len(list)-1]
-		c.idle[addr] = list[:len(list)-1]
-		if c.idleTimeout > 0 && now.Sub(pc.idleSince) > c.idleTimeout {
-			_ = pc.conn.Close()
-			continue
+		if len(list) == 1 {
+			delete(c.idle, addr)
+		} else {
+			c.idle[addr] = list[:len(list)-1]
 		}
 		c.mu.Unlock()
+		if pc.idle != nil {
+			pc.idle.Stop() // a timer that fired finds pc gone from the pool
+		}
 		return pc, true, nil
 	}
 	c.mu.Unlock()
@@ -165,20 +178,45 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 }
 
 // release gives pc back to the pool when keep is set and the request's
-// context did not close it, and closes it otherwise.
+// context did not close it, and closes it otherwise. A connection with
+// bytes after the answer (a server sending more than it announced) is
+// never reused: they would be read as the next request's answer.
 func (c *h1Client) release(pc *h1Conn, stop func() bool, keep bool) {
-	if !stop() || !keep {
+	if !stop() || !keep || pc.br.Buffered() > 0 {
 		_ = pc.conn.Close()
 		return
 	}
-	pc.idleSince = time.Now()
 	c.mu.Lock()
-	if len(c.idle[pc.addr]) < c.maxIdle {
+	pooled := len(c.idle[pc.addr]) < c.maxIdle
+	if pooled {
 		c.idle[pc.addr] = append(c.idle[pc.addr], pc)
-		pc = nil
+		if c.idleTimeout > 0 {
+			if pc.idle == nil {
+				pc.idle = time.AfterFunc(c.idleTimeout, func() { c.evict(pc) })
+			} else {
+				pc.idle.Reset(c.idleTimeout)
+			}
+		}
 	}
 	c.mu.Unlock()
-	if pc != nil {
+	if !pooled {
+		_ = pc.conn.Close()
+	}
+}
+
+// evict closes pc if it is still idle in the pool.
+func (c *h1Client) evict(pc *h1Conn) {
+	c.mu.Lock()
+	list := c.idle[pc.addr]
+	i := slices.Index(list, pc)
+	if i >= 0 {
+		c.idle[pc.addr] = slices.Delete(list, i, i+1)
+		if len(c.idle[pc.addr]) == 0 {
+			delete(c.idle, pc.addr)
+		}
+	}
+	c.mu.Unlock()
+	if i >= 0 {
 		_ = pc.conn.Close()
 	}
 }
@@ -191,6 +229,9 @@ func (c *h1Client) CloseIdleConnections() {
 	c.mu.Unlock()
 	for _, list := range idle {
 		for _, pc := range list {
+			if pc.idle != nil {
+				pc.idle.Stop()
+			}
 			_ = pc.conn.Close()
 		}
 	}

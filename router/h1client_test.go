@@ -177,6 +177,20 @@ func TestH1ClientCancelAndTimeout(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("the timeout took %s", d)
 	}
+	// A slow answer on a pooled connection is not asked again on another.
+	fast, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	h1Get(t, c, "GET", fast.URL+"/")
+	req, _ = http.NewRequest("GET", fast.URL+"/slow", nil)
+	if _, err := c.RoundTrip(req); err == nil {
+		t.Fatal("slow headers on a pooled connection: no error")
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections: the timed-out request was sent again", n)
+	}
 	c.headerTimeout = 0
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -225,5 +239,73 @@ func TestH1ClientFallback(t *testing.T) {
 	r, _ := http.NewRequest("GET", "http://a.test/", nil)
 	if !eligible(r) {
 		t.Error("a plain GET goes to net/http's Transport")
+	}
+}
+
+// TestH1ClientUnsolicitedBytes: bytes a server sends after the length it
+// announced are never taken for the next request's answer.
+func TestH1ClientUnsolicitedBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforged%s", req.URL.Path)
+				}
+			}()
+		}
+	}()
+	c := testH1Client()
+	defer c.CloseIdleConnections()
+	for i := range 2 {
+		if _, body := h1Get(t, c, "GET", "http://"+ln.Addr().String()+"/"); body != "ok" {
+			t.Fatalf("request %d: %q, want ok", i, body)
+		}
+	}
+}
+
+// TestH1ClientIdleTimeout: a pooled connection left idle for
+// IdleConnTimeout is closed, so a server that went away leaves no
+// descriptor behind; one reused in time stays.
+func TestH1ClientIdleTimeout(t *testing.T) {
+	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	c := newH1Client(&http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 150 * time.Millisecond})
+	defer c.CloseIdleConnections()
+	h1Get(t, c, "GET", srv.URL+"/")
+	time.Sleep(50 * time.Millisecond)
+	h1Get(t, c, "GET", srv.URL+"/")
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want the pooled one reused", n)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c.mu.Lock()
+		n := len(c.idle)
+		c.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection is still pooled after its idle timeout")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h1Get(t, c, "GET", srv.URL+"/")
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections after the idle timeout, want a new one", n)
 	}
 }
