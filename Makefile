@@ -30,10 +30,11 @@ e2e: build
 	bash test/etcd/ensure-etcd.sh >/dev/null || exit 1; ( $(KUBE_E2E) ) & kube=$$!; \
 	  consul=$$(bash test/consul/ensure-consul.sh) && etcd=$$(bash test/etcd/ensure-etcd.sh) && \
 	  pebble=$$(bash test/pebble/ensure-pebble.sh) && knot=$$(bash test/knot/ensure-knot.sh) && prom=$$(bash test/prometheus/ensure-prometheus.sh) && \
-	  chromium=$$(bash test/chromium/ensure-chromium.sh) && \
+	  chromium=$$(bash test/chromium/ensure-chromium.sh) && h2spec=$$(bash test/h2spec/ensure-h2spec.sh) && \
 	  dockerhost=$$(bash test/docker/engine.sh) && DOCKER_HOST=$$dockerhost FERRY_DOCKER_REQUIRED=1 \
 	  FERRY_PEBBLE_BIN=$$pebble FERRY_KNOT_BIN=$$knot FERRY_CONSUL_BIN=$$consul FERRY_ETCD_BIN=$$etcd \
 	  FERRY_PROMETHEUS_BIN=$$prom FERRY_PROMETHEUS_REQUIRED=1 FERRY_CHROMIUM_BIN=$$chromium FERRY_CHROMIUM_REQUIRED=1 \
+	  FERRY_H2SPEC_BIN=$$h2spec FERRY_H2SPEC_REQUIRED=1 \
 	  $(GO) test -count=1 -timeout 15m -skip '^TestKube' ./test/...; rc=$$?; \
 	  wait $$kube; krc=$$?; [ $$rc -eq 0 ] && [ $$krc -eq 0 ]
 
@@ -66,8 +67,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-# bench: Go micro-benchmarks, then Ferry against nginx on loopback with wrk,
-# then the cost of middlewares (bare router vs basicAuth + headers + compress),
+# bench: Go micro-benchmarks, then Ferry against nginx and HAProxy on
+# loopback with wrk, WebSocket echo round trips and h2spec's counts, then
+# the cost of middlewares (bare router vs basicAuth + headers + compress),
 # then TCP throughput and connection rate against HAProxy (mode tcp).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem ./router/... ./providers/...

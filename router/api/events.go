@@ -27,7 +27,7 @@ type events struct {
 	tick time.Duration
 
 	mu       sync.Mutex
-	shutdown map[*http.Server]chan struct{} // closed when that server shuts down
+	shutdown map[shutdownNotifier]chan struct{} // closed when that server shuts down
 }
 
 // Change is the data of a "change" event.
@@ -92,18 +92,22 @@ func (e *events) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// shutdownNotifier is the server of a request (under
+// http.ServerContextKey): net/http's, or an entry point's HTTP/1 server.
+type shutdownNotifier interface{ RegisterOnShutdown(func()) }
+
 // stopped returns a channel closed when the server serving r shuts down,
 // so that open streams do not hold a graceful shutdown until its
 // deadline. It registers once per server.
 func (e *events) stopped(r *http.Request) <-chan struct{} {
-	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	srv, _ := r.Context().Value(http.ServerContextKey).(shutdownNotifier)
 	if srv == nil {
 		return nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.shutdown == nil {
-		e.shutdown = map[*http.Server]chan struct{}{}
+		e.shutdown = map[shutdownNotifier]chan struct{}{}
 	}
 	ch := e.shutdown[srv]
 	if ch == nil {

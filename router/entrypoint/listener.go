@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,7 +134,8 @@ type Listener struct {
 	slots     chan struct{} // one per connection served; nil without a limit
 
 	plain, secure http.Handler
-	http1         *http.Server // HTTP/1 (plain and over TLS) and h2c
+	h1            *h1Server    // HTTP/1 (plain and over TLS)
+	h2c           *http.Server // h2c (HTTP/2 with prior knowledge on plain connections)
 	http2         *http.Server // HTTP/2 over TLS
 
 	tcpConns connSet   // connections forwarded by TCP routes
@@ -152,13 +154,14 @@ func Listen(log *zap.Logger, opts Options, plain, secure http.Handler, getCert f
 	if opts.MaxConnections > 0 {
 		l.slots = make(chan struct{}, opts.MaxConnections)
 	}
-	l.tlsConfig = ServerTLSConfig(getCert, opts.TLSConfigForClient) // tlsconfig.go
+	l.tlsConfig = ServerTLSConfig(getCert, opts.TLSConfigForClient)       // tlsconfig.go
+	l.h1 = newH1Server(&l.opts, log, http.HandlerFunc(l.serveHTTP1), nil) // h1server.go
 	errLog := serverErrorLog(log)
 	h2 := &http.HTTP2Config{MaxConcurrentStreams: opts.MaxConcurrentStreams}
 	p1 := new(http.Protocols)
 	p1.SetHTTP1(true)
 	p1.SetUnencryptedHTTP2(true)
-	l.http1 = &http.Server{Handler: http.HandlerFunc(l.serveHTTP1), Protocols: p1, HTTP2: h2,
+	l.h2c = &http.Server{Handler: http.HandlerFunc(l.serveHTTP1), Protocols: p1, HTTP2: h2,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, WriteTimeout: opts.WriteTimeout, IdleTimeout: opts.IdleTimeout,
 		MaxHeaderBytes: opts.MaxHeaderBytes, ErrorLog: errLog, ConnContext: withConn, ConnState: l.connState}
 	p2 := new(http.Protocols)
@@ -177,16 +180,36 @@ func Listen(log *zap.Logger, opts Options, plain, secure http.Handler, getCert f
 }
 
 // serverErrorLog is where net/http reports what it cannot hand to a
-// handler: at warn level, or nowhere when the logger is quieter.
+// handler: at warn level, except what a client's malformed or abandoned
+// HTTP/2 connection causes, at debug level (any client could otherwise
+// fill the log at will).
 func serverErrorLog(zl *zap.Logger) *log.Logger {
-	if !zl.Core().Enabled(zapcore.WarnLevel) {
-		return zap.NewStdLog(zap.NewNop())
+	return log.New(serverLogWriter{zl}, "", 0)
+}
+
+// serverLogWriter writes net/http's server log lines to a zap logger.
+type serverLogWriter struct{ log *zap.Logger }
+
+// clientCausedPrefixes start the lines of net/http's HTTP/2 server that
+// report a client's fault.
+var clientCausedPrefixes = [...]string{
+	"http2: server connection error from ",
+	"http2: server: error reading preface from client ",
+	"http2: server rejecting conn: ",
+}
+
+func (w serverLogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimSuffix(string(p), "\n")
+	level := zapcore.WarnLevel
+	for _, prefix := range clientCausedPrefixes {
+		if strings.HasPrefix(msg, prefix) {
+			level = zapcore.DebugLevel
+		}
 	}
-	l, err := zap.NewStdLogAt(zl, zapcore.WarnLevel)
-	if err != nil {
-		return zap.NewStdLog(zl)
+	if ce := w.log.Check(level, msg); ce != nil {
+		ce.Write()
 	}
-	return l
+	return len(p), nil
 }
 
 // Addr is the address the entry point listens on.
@@ -195,12 +218,13 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 // Serve accepts connections until ctx ends, then stops accepting, lets
 // in-flight requests finish within the grace timeout, and returns.
 func (l *Listener) Serve(ctx context.Context) error {
-	h1L := newChanListener(l.ln.Addr())
+	h2cL := newChanListener(l.ln.Addr())
 	h2L := newChanListener(l.ln.Addr())
+	l.h1.h2c = h2cL
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ignoreClosed(l.http1.Serve(h1L)) })
+	g.Go(func() error { return ignoreClosed(l.h2c.Serve(h2cL)) })
 	g.Go(func() error { return ignoreClosed(l.http2.Serve(h2L)) })
-	g.Go(func() error { return l.accept(gctx, h1L, h2L) })
+	g.Go(func() error { return l.accept(gctx, h2L) })
 	g.Go(func() error { return l.serveHTTP3Until(gctx, ctx) })
 	g.Go(func() error {
 		<-gctx.Done()
@@ -209,7 +233,13 @@ func (l *Listener) Serve(ctx context.Context) error {
 		defer cancel()
 		var wg sync.WaitGroup
 		wg.Go(func() { l.tcpConns.drain(shutdownCtx) })
-		for _, srv := range []*http.Server{l.http1, l.http2} {
+		wg.Go(func() {
+			if err := l.h1.Shutdown(shutdownCtx); err != nil {
+				l.log.Warn("grace period over, closing remaining connections", zap.Error(err))
+				l.h1.Close()
+			}
+		})
+		for _, srv := range []*http.Server{l.h2c, l.http2} {
 			wg.Go(func() {
 				if err := srv.Shutdown(shutdownCtx); err != nil {
 					l.log.Warn("grace period over, closing remaining connections", zap.Error(err))
@@ -223,7 +253,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 	return g.Wait()
 }
 
-func (l *Listener) accept(ctx context.Context, h1L, h2L *chanListener) error {
+func (l *Listener) accept(ctx context.Context, h2L *chanListener) error {
 	var delay time.Duration
 	for {
 		if l.slots != nil {
@@ -257,14 +287,14 @@ func (l *Listener) accept(ctx context.Context, h1L, h2L *chanListener) error {
 			cc.release = func() { <-l.slots }
 		}
 		cc.recount(l.opts.HTTPConnections)
-		go l.dispatch(cc, h1L, h2L)
+		go l.dispatch(cc, h2L)
 	}
 }
 
 // dispatch reads a connection's first byte and hands the connection to a
-// TCP route, or after the TLS handshake if it starts one, to the HTTP/2 or
-// the HTTP/1 server.
-func (l *Listener) dispatch(c net.Conn, h1L, h2L *chanListener) {
+// TCP route, or after the TLS handshake if it starts one, to the HTTP/2
+// server, or serves it as HTTP/1 on this goroutine.
+func (l *Listener) dispatch(c net.Conn, h2L *chanListener) {
 	if c = l.beforePeek(c); c == nil {
 		return
 	}
@@ -280,7 +310,7 @@ func (l *Listener) dispatch(c net.Conn, h1L, h2L *chanListener) {
 		return // a TCP router took the connection
 	}
 	if !isTLS {
-		h1L.push(&httpConn{Conn: c})
+		l.h1.serveConn(&httpConn{Conn: c})
 		return
 	}
 	tc := tls.Server(c, l.tlsConfig)
@@ -300,7 +330,7 @@ func (l *Listener) dispatch(c net.Conn, h1L, h2L *chanListener) {
 	case acmeALPN:
 		_ = tc.Close() // the handshake was the validation
 	default:
-		h1L.push(&httpConn{Conn: tc, tls: &state})
+		l.h1.serveConn(&httpConn{Conn: tc, tls: &state})
 	}
 }
 

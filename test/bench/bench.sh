@@ -15,6 +15,15 @@
 # (variables for Ferry only, e.g. GOGC=200), BENCH_IDLE_CONNECTIONS (5000:
 # then the memory each proxy holds per idle keep-alive client connection,
 # from its RSS before and after that many idle connections; 0 skips).
+#
+# Then WebSocket echo round trips: test/bench/wsload opens
+# BENCH_WS_CONNECTIONS (64; 0 skips) connections through each proxy with an
+# Upgrade to the backend's /ws echo, each with one message of BENCH_WS_SIZE
+# bytes (16) in flight at a time, for BENCH_WARMUP and then BENCH_WS_DURATION
+# (default BENCH_DURATION), and a second table gives round trips/s, p50 and
+# p99 with the same ratios to nginx. Last, BENCH_H2SPEC (1; 0 skips) runs
+# h2spec (test/h2spec/ensure-h2spec.sh builds it once) against Ferry's entry
+# point over h2c and prints its pass and fail counts.
 set -euo pipefail
 ulimit -n "$(ulimit -Hn)" # the idle connections
 
@@ -30,13 +39,20 @@ nginx_port="${BENCH_NGINX_PORT:-18182}"
 haproxy_port="${BENCH_HAPROXY_PORT:-18183}"
 sizes="${BENCH_SIZES:-13 16384 1048576}"
 idle_n="${BENCH_IDLE_CONNECTIONS:-5000}"
+ws_connections="${BENCH_WS_CONNECTIONS:-64}"
+ws_duration="${BENCH_WS_DURATION:-$duration}"
+ws_size="${BENCH_WS_SIZE:-16}"
+h2spec_run="${BENCH_H2SPEC:-1}"
+
+# go_duration turns wrk's bare seconds ("10") into a Go duration ("10s").
+go_duration() { if [[ "$1" =~ ^[0-9]+$ ]]; then echo "${1}s"; else echo "$1"; fi; }
 
 # Install the peers only when missing.
 bench_require nginx:nginx wrk:wrk haproxy:haproxy
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 haproxy_bin="$(command -v haproxy || echo /usr/sbin/haproxy)"
 bench_check_ports 'BENCH_*_PORT' "$ferry_port" "$api_port" "$nginx_port" "$haproxy_port"
-bench_build ./test/backend ./test/bench/idleconns
+bench_build ./test/backend ./test/bench/idleconns ./test/bench/wsload
 bench_tmp
 
 # Backend.
@@ -48,6 +64,10 @@ http:
   routers:
     bench:
       rule: "Host(\`bench.local\`)"
+      service: bench
+    # h2spec sends :authority 127.0.0.1:<port>; bench.local wins by priority.
+    any:
+      rule: "PathPrefix(\`/\`)"
       service: bench
   services:
     bench:
@@ -92,6 +112,18 @@ http {
             proxy_set_header X-Forwarded-Proto \$scheme;
             proxy_set_header X-Forwarded-Port \$server_port;
         }
+        location /ws {
+            proxy_pass http://bench;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Port \$server_port;
+            proxy_read_timeout 300s;
+        }
     }
 }
 CONF
@@ -100,7 +132,8 @@ pids+=($!)
 nginx_pid=$!
 wait_for nginx curl -sf -H 'Host: bench.local' "http://127.0.0.1:$nginx_port/"
 
-# HAProxy, mode http, keep-alive both sides.
+# HAProxy, mode http, keep-alive both sides; WebSocket upgrades are
+# tunnelled (timeout tunnel).
 cat >"$tmp/haproxy.cfg" <<CFG
 global
     nbthread $(nproc)
@@ -112,6 +145,7 @@ defaults
     timeout connect 5s
     timeout client 60s
     timeout server 60s
+    timeout tunnel 300s
 frontend bench
     bind 127.0.0.1:$haproxy_port
     default_backend bench
@@ -162,6 +196,31 @@ echo "(backend: test/backend on $backend_addr; nginx $("$nginx_bin" -v 2>&1 | se
 printf '%-9s %-8s %12s %10s %10s %8s\n' bytes proxy "requests/s" p50 p99 non-2xx
 printf '%s\n' "${rows[@]}"
 
+# WebSocket echo round trips through each proxy.
+if [ "$ws_connections" -gt 0 ]; then
+	ws_rows=()
+	declare -A ws_rps=()
+	for proxy in ferry nginx haproxy; do
+		port_var="${proxy}_port"
+		echo "== $proxy (127.0.0.1:${!port_var}), WebSocket echo /ws ==" >&2
+		out="$tmp/ws-$proxy.txt"
+		if bin/wsload -addr "127.0.0.1:${!port_var}" -host bench.local -path /ws -c "$ws_connections" \
+			-size "$ws_size" -warmup "$(go_duration "$warmup")" -d "$(go_duration "$ws_duration")" >"$out"; then
+			cat "$out" >&2
+			read -r r p50 p99 bad < <(awk '{ print $2, $4, $6, $12 }' "$out")
+		else
+			r=0 p50=failed p99=failed bad=-
+		fi
+		ws_rps[$proxy]="$r"
+		ws_rows+=("$(printf '%-8s %14s %10s %10s %8s' "$proxy" "$r" "$p50" "$p99" "$bad")")
+	done
+	ws_rows+=("$(printf '%-8s ferry/nginx %s, haproxy/nginx %s' ratios "$(ratio "${ws_rps[ferry]}" "${ws_rps[nginx]}")" "$(ratio "${ws_rps[haproxy]}" "${ws_rps[nginx]}")")")
+	echo
+	echo "WebSocket echo round trips: wsload -c$ws_connections -size $ws_size -d$ws_duration, one message in flight per connection, Upgrade to /ws"
+	printf '%-8s %14s %10s %10s %8s\n' proxy "round trips/s" p50 p99 errors
+	printf '%s\n' "${ws_rows[@]}"
+fi
+
 # Memory per idle keep-alive client connection: each proxy's RSS (nginx:
 # master and workers) before and after idle_n connections that made one
 # request each.
@@ -191,4 +250,32 @@ if [ "$idle_n" -gt 0 ]; then
 	idle_row ferry "$ferry_port" "$ferry_pid"
 	idle_row nginx "$nginx_port" "$nginx_pid" $(pgrep -P "$nginx_pid")
 	idle_row haproxy "$haproxy_port" "$haproxy_pid"
+fi
+
+# h2spec against Ferry over h2c (prior knowledge on the plain entry point).
+# h2spec_ids prints the ids (http2/4.2/3) of the failed cases of h2spec's
+# text report.
+h2spec_ids() {
+	awk '
+		/^Failures:/ { on = 1; next }
+		!on { next }
+		/^Generic tests/ { group = "generic" }
+		/^Hypertext Transfer Protocol/ { group = "http2" }
+		/^HPACK/ { group = "hpack" }
+		/^ *[0-9][0-9.]*\. / { sec = $1; sub(/\.$/, "", sec) }
+		/× [0-9]+:/ { n = $0; sub(/.*× /, "", n); sub(/:.*/, "", n); printf "%s%s/%s/%s", sep, group, sec, n; sep = " " }
+	' "$1"
+}
+if [ "$h2spec_run" != 0 ]; then
+	echo
+	if h2spec_bin="$(bash test/h2spec/ensure-h2spec.sh)"; then
+		out="$tmp/h2spec.txt"
+		timeout 300 "$h2spec_bin" -h 127.0.0.1 -p "$ferry_port" -o 3 >"$out" 2>&1 || true
+		cat "$out" >&2
+		echo "h2spec $("$h2spec_bin" --version | awk '{ print $2 }') against Ferry over h2c (127.0.0.1:$ferry_port): $(tail -n1 "$out")"
+		failed="$(h2spec_ids "$out")"
+		[ -z "$failed" ] || echo "failed: $failed (test/e2e/h2spec_test.go gives the reasons of the known ones)"
+	else
+		echo "h2spec: not available (test/h2spec/ensure-h2spec.sh failed)"
+	fi
 fi
