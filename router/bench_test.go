@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -62,7 +63,11 @@ func BenchmarkLookup(b *testing.B) {
 }
 
 // BenchmarkBuild measures building a table of 10,000 routers and services
-// from scratch, and rebuilding it when one router changed.
+// from scratch ("fresh"), from a table of one router ("from-one"), and
+// rebuilding it when one router changed or was added. In "one-change" and
+// "add-one" the unchanged objects are the previous configuration's, as the
+// merger hands them on; in "one-change-copied" every object is a fresh
+// copy of equal value.
 func BenchmarkBuild(b *testing.B) {
 	cfg := manyRouters(10000)
 	opts := testOptions(nil)
@@ -72,15 +77,43 @@ func BenchmarkBuild(b *testing.B) {
 			Build(Input{Config: cfg}, opts)
 		}
 	})
-	b.Run("one-change", func(b *testing.B) {
-		prev := Build(Input{Config: cfg}, opts)
-		next := manyRouters(10000)
-		next.HTTP.Routers["r1"].Rule = "Host(`changed.example.com`)"
+	b.Run("from-one", func(b *testing.B) {
+		prev := Build(Input{Config: manyRouters(1)}, opts)
 		b.ReportAllocs()
 		for b.Loop() {
-			Build(Input{Config: next}, testOptions(prev))
+			Build(Input{Config: cfg}, testOptions(prev))
 		}
 	})
+	edited := func(edit func(c *config.Config)) *config.Config {
+		next := &config.Config{HTTP: config.HTTP{Routers: maps.Clone(cfg.HTTP.Routers), Services: maps.Clone(cfg.HTTP.Services)}}
+		edit(next)
+		return next
+	}
+	for _, bc := range []struct {
+		name string
+		next *config.Config
+	}{
+		{"one-change", edited(func(c *config.Config) {
+			c.HTTP.Routers["r1"] = &config.Router{Rule: "Host(`changed.example.com`)", Service: "r1"}
+		})},
+		{"add-one", edited(func(c *config.Config) {
+			c.HTTP.Routers["added"] = &config.Router{Rule: "Host(`added.example.com`)", Service: "added"}
+			c.HTTP.Services["added"] = lbService("http://127.0.0.1:9999")
+		})},
+		{"one-change-copied", func() *config.Config {
+			next := manyRouters(10000)
+			next.HTTP.Routers["r1"].Rule = "Host(`changed.example.com`)"
+			return next
+		}()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			prev := Build(Input{Config: cfg}, opts)
+			b.ReportAllocs()
+			for b.Loop() {
+				Build(Input{Config: bc.next}, testOptions(prev))
+			}
+		})
+	}
 }
 
 // BenchmarkServeMetrics measures the entry handler with metrics off and on

@@ -38,7 +38,8 @@ type EntryPoint struct {
 type Input struct {
 	Config   *config.Config
 	Problems []config.Problem
-	Origins  map[config.ObjectID]string
+	// Origins says where objects were defined, for problems; may be nil.
+	Origins config.Origins
 }
 
 // BuildOptions are Build's fixed inputs.
@@ -84,12 +85,18 @@ func Build(in Input, opts BuildOptions) *Table {
 		prev:    opts.Previous,
 		origins: in.Origins,
 		errs:    make(map[config.ObjectID][]string),
-		table:   &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints)), ruleSyntax: opts.DefaultRuleSyntax},
+		table: &Table{config: cfg, entries: make([]entryRoutes, len(opts.EntryPoints)), ruleSyntax: opts.DefaultRuleSyntax,
+			entryPoints: opts.EntryPoints},
 	}
 	for _, p := range in.Problems {
 		b.problem(p)
 	}
-	for _, p := range config.Validate(cfg) {
+	var prevValidation *config.Validation
+	if b.prev != nil {
+		prevValidation = b.prev.validation
+	}
+	b.table.validation = config.ValidateNext(cfg, prevValidation)
+	for _, p := range b.table.validation.Problems {
 		b.problem(p)
 	}
 	b.buildTransports() // transports.go
@@ -108,12 +115,15 @@ func Build(in Input, opts BuildOptions) *Table {
 
 type builder struct {
 	opts     BuildOptions
-	origins  map[config.ObjectID]string
+	origins  config.Origins
 	cfg      *config.Config
 	prev     *Table
 	errs     map[config.ObjectID][]string
 	problems []config.Problem
 	table    *Table
+	// rules are the rules compiled in this build, by ruleKey, for routers
+	// sharing a rule that the previous table did not have.
+	rules map[string]*rule.Rule
 }
 
 // problem records p, disabling the object it names. The object's origin
@@ -123,8 +133,8 @@ type builder struct {
 // `ferry check` can show it.
 func (b *builder) problem(p config.Problem) {
 	p = p.Redacted()
-	if p.Origin == "" {
-		p.Origin = b.origins[p.ID()]
+	if p.Origin == "" && b.origins != nil {
+		p.Origin = b.origins.Origin(p.ID())
 	}
 	b.problems = append(b.problems, p)
 	msg := p.Message
@@ -146,7 +156,13 @@ func (b *builder) buildServices() {
 	t := b.table
 	t.services = make(map[string]*service, len(b.cfg.HTTP.Services))
 	t.serviceInfo = make(map[string]*ServiceInfo, len(b.cfg.HTTP.Services))
-	names := sortedKeys(b.cfg.HTTP.Services)
+	var prevNames []string
+	var prevDefs map[string]*config.Service
+	if b.prev != nil {
+		prevNames, prevDefs = b.prev.names.services, b.prev.config.HTTP.Services
+	}
+	t.names.services = sortedNames(b.cfg.HTTP.Services, prevDefs, prevNames)
+	names := t.names.services
 	for _, name := range names {
 		t.serviceInfo[name] = &ServiceInfo{Service: b.cfg.HTTP.Services[name], Name: name, Provider: config.ProviderOf(name)}
 	}
@@ -232,157 +248,6 @@ func (b *builder) reuseService(name string, def *config.Service, children map[st
 		return old
 	}
 	return nil
-}
-
-func (b *builder) buildRouters() {
-	t := b.table
-	t.routers = make(map[string]*RouterInfo, len(b.cfg.HTTP.Routers))
-	t.rules = make(map[string]*rule.Rule, len(b.cfg.HTTP.Routers))
-	epIndex := make(map[string]int, len(b.opts.EntryPoints))
-	for i, ep := range b.opts.EntryPoints {
-		epIndex[ep.Name] = i
-	}
-	for _, name := range sortedKeys(b.cfg.HTTP.Routers) {
-		def := b.cfg.HTTP.Routers[name]
-		info := &RouterInfo{Router: def, Name: name, Provider: config.ProviderOf(name)}
-		t.routers[name] = info
-		if svc := t.serviceInfo[def.Service]; svc != nil {
-			svc.UsedBy = append(svc.UsedBy, name)
-		}
-		for _, m := range def.Middlewares {
-			if mw := t.middlewares[m]; mw != nil {
-				mw.UsedBy = append(mw.UsedBy, name)
-			}
-		}
-		b.checkRouterDeps(name, def)
-		if config.IsInternal(def.Service) && b.opts.Internal[def.Service] == nil {
-			b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "service",
-				Message: fmt.Sprintf("internal service %q is not enabled in the static configuration", def.Service)})
-		}
-		eps := b.routerEntryPoints(config.KindRouter, name, def.EntryPoints, epIndex)
-		b.checkRouterTLS(name, def, eps) // tlsoptions.go
-		compiled := b.compileRule(name, def.Rule, def.RuleSyntax)
-		if b.disabled(config.KindRouter, name) || compiled == nil {
-			continue
-		}
-		handler := b.routerHandler(def)
-		if handler == nil {
-			continue
-		}
-		r := &route{name: name, service: def.Service, priority: def.Priority, rule: compiled, handler: handler,
-			metrics: b.opts.Metrics.Router(name, def.Service), serviceMetrics: b.opts.Metrics.Service(def.Service)}
-		if r.priority == 0 {
-			r.priority = len(def.Rule)
-		}
-		r.clientAuth = b.clientAuthOptions(name, def, eps) // tlsoptions.go
-		for _, i := range eps {
-			info.Using = append(info.Using, b.opts.EntryPoints[i].Name)
-			if def.TLS != nil || b.opts.EntryPoints[i].TLS {
-				t.entries[i].secure.add(r)
-			} else {
-				t.entries[i].plain.add(r)
-			}
-		}
-	}
-	for i := range t.entries {
-		t.entries[i].plain.sort()
-		t.entries[i].secure.sort()
-	}
-	for name, info := range t.routers {
-		info.Status, info.Error = b.status(config.KindRouter, name)
-	}
-	for name, info := range t.serviceInfo {
-		info.Status, info.Error = b.status(config.KindService, name)
-	}
-	for name, info := range t.middlewares {
-		info.Status, info.Error = b.status(config.KindMiddleware, name)
-	}
-}
-
-// checkRouterDeps disables a router whose service or middlewares are
-// disabled: it is never served without them.
-func (b *builder) checkRouterDeps(name string, def *config.Router) {
-	if _, exists := b.cfg.HTTP.Services[def.Service]; exists && b.disabled(config.KindService, def.Service) {
-		b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "service",
-			Message: fmt.Sprintf("service %q is disabled", def.Service)})
-	}
-	for i, m := range def.Middlewares {
-		if _, exists := b.cfg.HTTP.Middlewares[m]; exists && b.disabled(config.KindMiddleware, m) {
-			b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: fmt.Sprintf("middlewares[%d]", i),
-				Message: fmt.Sprintf("middleware %q is disabled", m)})
-		}
-	}
-}
-
-// routerHandler composes a router's middlewares in front of its service.
-func (b *builder) routerHandler(def *config.Router) http.Handler {
-	var svc http.Handler
-	if s, ok := b.table.services[def.Service]; ok {
-		svc = s
-	} else if h := b.opts.Internal[def.Service]; h != nil {
-		svc = h
-	} else {
-		return nil
-	}
-	parts := make([]wrapper, 0, len(def.Middlewares))
-	for _, m := range def.Middlewares {
-		w := b.table.mws[m].wrap // checkRouterDeps disabled the router if any is missing
-		parts = append(parts, w)
-	}
-	return compose(parts, svc)
-}
-
-// routerEntryPoints returns the indexes of the entry points an HTTP or TCP
-// router binds to: the ones it names, or all. An unknown name is a problem
-// of the router.
-func (b *builder) routerEntryPoints(kind config.Kind, name string, names []string, epIndex map[string]int) []int {
-	if len(names) == 0 {
-		all := make([]int, len(b.opts.EntryPoints))
-		for i := range all {
-			all[i] = i
-		}
-		return all
-	}
-	var out []int
-	for i, ep := range names {
-		idx, ok := epIndex[ep]
-		if !ok {
-			b.problem(config.Problem{Kind: kind, Name: name, Field: fmt.Sprintf("entryPoints[%d]", i),
-				Message: fmt.Sprintf("entry point %q does not exist", ep)})
-			continue
-		}
-		out = append(out, idx)
-	}
-	return out
-}
-
-// compileRule compiles a rule in its router's syntax (rules.go), reusing
-// the previous table's compilation of the same text and syntax.
-func (b *builder) compileRule(name, text, syntax string) *rule.Rule {
-	if text == "" {
-		return nil
-	}
-	syn, ok := b.ruleSyntax(config.KindRouter, name, syntax)
-	if !ok {
-		return nil
-	}
-	key := ruleKey(syn, text)
-	if r := b.table.rules[key]; r != nil {
-		return r
-	}
-	if b.prev != nil {
-		if r := b.prev.rules[key]; r != nil {
-			b.table.rules[key] = r
-			return r
-		}
-	}
-	r, err := rule.CompileSyntax(text, syn)
-	if err != nil {
-		b.problem(config.Problem{Kind: config.KindRouter, Name: name, Field: "rule", Message: err.Error()})
-		return nil
-	}
-	b.table.rules[key] = r
-	return r
 }
 
 func (b *builder) status(k config.Kind, name string) (string, []string) {

@@ -129,7 +129,7 @@ func TestBuildIsolatesInvalidObjects(t *testing.T) {
 	tbl := Build(Input{
 		Config:   cfg,
 		Problems: []config.Problem{{Kind: config.KindRouter, Name: "provider-ko", Field: "rulee", Message: "unknown key"}},
-		Origins:  map[config.ObjectID]string{{Kind: config.KindRouter, Name: "bad-rule"}: "dyn.yaml:7"},
+		Origins:  config.OriginMap{{Kind: config.KindRouter, Name: "bad-rule"}: "dyn.yaml:7"},
 	}, testOptions(nil))
 
 	want := map[string]string{

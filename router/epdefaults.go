@@ -87,15 +87,13 @@ func withEntryPointDefaults(in Input, eps []EntryPoint) Input {
 	if len(parts) == 0 {
 		return out
 	}
-	out.Origins = make(map[config.ObjectID]string, len(in.Origins)+len(parts))
-	for id, o := range in.Origins {
-		out.Origins[id] = o
-		if id.Kind == config.KindRouter {
-			for _, p := range parts[id.Name] {
-				out.Origins[config.ObjectID{Kind: config.KindRouter, Name: p}] = o
-			}
+	of := make(map[string]string, len(parts))
+	for name, names := range parts {
+		for _, p := range names {
+			of[p] = name
 		}
 	}
+	out.Origins = partOrigins{in: in.Origins, of: of}
 	out.Problems = make([]config.Problem, 0, len(in.Problems))
 	for _, p := range in.Problems {
 		names := parts[p.Name]
@@ -109,4 +107,23 @@ func withEntryPointDefaults(in Input, eps []EntryPoint) Input {
 		}
 	}
 	return out
+}
+
+// partOrigins are the origins of a configuration whose routers were split
+// by entry point: a part's origin is its router's.
+type partOrigins struct {
+	in config.Origins    // may be nil
+	of map[string]string // part name -> the router it was split from
+}
+
+func (o partOrigins) Origin(id config.ObjectID) string {
+	if o.in == nil {
+		return ""
+	}
+	if id.Kind == config.KindRouter {
+		if name, ok := o.of[id.Name]; ok {
+			id.Name = name
+		}
+	}
+	return o.in.Origin(id)
 }

@@ -29,7 +29,7 @@ func TestEntryPointDefaults(t *testing.T) {
 			"broken@docker": {Rule: "Host(`d`)", Service: "s", EntryPoints: []string{"web", "websecure"}},
 		}}},
 		Problems: []config.Problem{{Kind: config.KindRouter, Name: "broken@docker", Message: "bad label"}},
-		Origins:  map[config.ObjectID]string{{Kind: config.KindRouter, Name: "all@docker"}: `container "a"`},
+		Origins:  config.OriginMap{{Kind: config.KindRouter, Name: "all@docker"}: `container "a"`},
 	}
 	out := withEntryPointDefaults(in, eps)
 	rs := out.Config.HTTP.Routers
@@ -56,7 +56,7 @@ func TestEntryPointDefaults(t *testing.T) {
 			t.Errorf("%s = %+v, want %+v", name, *got, w)
 		}
 	}
-	if o := out.Origins[config.ObjectID{Kind: config.KindRouter, Name: "websecure-all@docker"}]; o != `container "a"` {
+	if o := out.Origins.Origin(config.ObjectID{Kind: config.KindRouter, Name: "websecure-all@docker"}); o != `container "a"` {
 		t.Errorf("origin of the split router %q", o)
 	}
 	var disabled []string
@@ -66,7 +66,7 @@ func TestEntryPointDefaults(t *testing.T) {
 	if !reflect.DeepEqual(disabled, []string{"websecure-broken@docker", "broken@docker"}) && !reflect.DeepEqual(disabled, []string{"broken@docker", "websecure-broken@docker"}) {
 		t.Errorf("problems on %q, want both parts of broken@docker", disabled)
 	}
-	if in.Config.HTTP.Routers["all@docker"].EntryPoints != nil || len(in.Config.HTTP.Routers) != 4 || len(in.Origins) != 1 {
+	if in.Config.HTTP.Routers["all@docker"].EntryPoints != nil || len(in.Config.HTTP.Routers) != 4 || len(in.Origins.(config.OriginMap)) != 1 {
 		t.Error("the input was modified")
 	}
 	if same := withEntryPointDefaults(in, []EntryPoint{{Name: "web"}, {Name: "websecure", TLS: true}}); same.Config != in.Config {

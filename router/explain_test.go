@@ -29,7 +29,7 @@ func explainConfig() Input {
 		},
 		Services:    map[string]*config.Service{"app@file": svc},
 		Middlewares: map[string]*config.Middleware{"strip@file": {StripPrefix: &config.StripPrefix{Prefixes: []string{"/api"}}}},
-	}}, Origins: map[config.ObjectID]string{{Kind: config.KindRouter, Name: "broken@file"}: "dyn.yaml:20"}}
+	}}, Origins: config.OriginMap{{Kind: config.KindRouter, Name: "broken@file"}: "dyn.yaml:20"}}
 }
 
 func TestExplainTable(t *testing.T) {

@@ -34,15 +34,11 @@ func (b *builder) ruleSyntax(k config.Kind, name, syntax string) (rule.Syntax, b
 
 // routerRule returns the compiled rule of an HTTP router of the table, nil
 // when it has none (no rule, or one that does not compile).
-func (t *Table) routerRule(def *config.Router) *rule.Rule {
-	if def == nil {
-		return nil
+func (t *Table) routerRule(name string) *rule.Rule {
+	if info := t.routers[name]; info != nil {
+		return info.rule
 	}
-	s, err := rule.ResolveSyntax(def.RuleSyntax, t.ruleSyntax)
-	if err != nil {
-		return nil
-	}
-	return t.rules[ruleKey(s, def.Rule)]
+	return nil
 }
 
 // compileRouterRule compiles an HTTP router's rule in its syntax, for

@@ -135,7 +135,7 @@ func TestRuleCacheKeepsSyntaxesApart(t *testing.T) {
 	if _, got := serve(t, second, 0, false, "xr.test", "/"); got != "" {
 		t.Errorf("v2 HostRegexp(`r.test`) matches xr.test: the v3 compilation was reused")
 	}
-	if r := second.routerRule(second.routers["r"].Router); r == nil || r.Syntax() != "v2" {
+	if r := second.routerRule("r"); r == nil || r.Syntax() != "v2" {
 		t.Errorf("routerRule = %v, want the v2 rule", r)
 	}
 }

@@ -6,7 +6,6 @@ package router
 import (
 	"crypto/tls"
 	"net/http"
-	"slices"
 	"sort"
 
 	"github.com/ferryproxy/ferry/router/config"
@@ -30,6 +29,19 @@ type route struct {
 	// otherwise): the router is served only on connections whose handshake
 	// used it (tlsselect.go).
 	clientAuth []*tls.Config
+
+	// What the handler is made of, so that the next build can tell it is
+	// unchanged: the service (nil for an internal one) and the middlewares.
+	svc *service
+	mws []*builtMiddleware
+	// binds are the route sets the route is in.
+	binds []bind
+}
+
+// bind names one route set: an entry point's plain or TLS routes.
+type bind struct {
+	ep     int
+	secure bool
 }
 
 // before orders routes: higher priority first, then by name for stability.
@@ -51,52 +63,9 @@ type routeSet struct {
 	any      []*route
 }
 
-func (s *routeSet) add(r *route) {
-	hosts := r.rule.Hosts()
-	if len(hosts) == 0 {
-		s.any = append(s.any, r)
-		return
-	}
-	for _, h := range hosts {
-		if parent, ok := rule.WildcardParent(h); ok {
-			s.byParent = addRoute(s.byParent, parent, r)
-		} else {
-			s.byHost = addRoute(s.byHost, h, r)
-		}
-	}
-}
-
-// addRoute appends r to m[key], making m when it is nil.
-func addRoute(m map[string][]*route, key string, r *route) map[string][]*route {
-	if m == nil {
-		m = make(map[string][]*route)
-	}
-	m[key] = append(m[key], r)
-	return m
-}
-
 // empty reports whether the set has no route.
 func (s *routeSet) empty() bool {
 	return len(s.any) == 0 && len(s.byHost) == 0 && len(s.byParent) == 0
-}
-
-func (s *routeSet) sort() {
-	less := func(a, b *route) int {
-		if a.before(b) {
-			return -1
-		}
-		if b.before(a) {
-			return 1
-		}
-		return 0
-	}
-	for _, rs := range s.byHost {
-		slices.SortFunc(rs, less)
-	}
-	for _, rs := range s.byParent {
-		slices.SortFunc(rs, less)
-	}
-	slices.SortFunc(s.any, less)
 }
 
 // match returns the highest-priority route matching req, or nil: it
@@ -137,7 +106,6 @@ type Table struct {
 	entries  []entryRoutes // by EntryPoint index
 	services map[string]*service
 	mws      map[string]*builtMiddleware
-	rules    map[string]*rule.Rule // compiled rules by text, reused by the next build
 	certs    *certStore
 	tcp      *tcpTable // layer 4 routes and services
 	udp      *udpTable // datagram routes and services
@@ -147,6 +115,15 @@ type Table struct {
 	tls *tlsTable
 	// ruleSyntax is BuildOptions.DefaultRuleSyntax, for compiling rules again (explain.go)
 	ruleSyntax string
+	// entryPoints are BuildOptions.EntryPoints: the next build reuses the
+	// routes only when its entry points are the same.
+	entryPoints []EntryPoint
+	// validation is what config.ValidateNext found, for the next build.
+	validation *config.Validation
+	// names are the sorted names of the configuration's HTTP objects.
+	names struct{ routers, services, middlewares []string }
+	// routeCount is the number of routers with a route.
+	routeCount int
 
 	config      *config.Config
 	problems    []config.Problem
@@ -172,6 +149,10 @@ type RouterInfo struct {
 	// Warnings say what is not served as configured, on a router that is
 	// served (its TLS options overridden by the default ones).
 	Warnings []string `json:"warnings,omitempty"`
+
+	rule   *rule.Rule  // the compiled rule; nil when it has none or it does not compile
+	syntax rule.Syntax // the syntax rule was compiled in
+	route  *route      // the route serving it; nil when disabled
 }
 
 // ServiceInfo is a service's definition and state, as the API shows it.

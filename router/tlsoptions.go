@@ -279,13 +279,12 @@ func (b *builder) selectTLS() {
 		epIndex[ep.Name] = i
 	}
 	claims := make([]map[string]map[*builtTLSOptions][]string, len(b.opts.EntryPoints)) // ep -> host -> options -> routers
-	for _, name := range sortedKeys(b.cfg.HTTP.Routers) {
+	for _, name := range b.table.names.routers {
 		info, def := b.table.routers[name], b.cfg.HTTP.Routers[name]
-		compiled := b.table.rules[def.Rule]
-		if info == nil || info.Status != StatusEnabled || compiled == nil {
+		if info == nil || info.Status != StatusEnabled || info.rule == nil {
 			continue
 		}
-		hosts := compiled.Domains()
+		hosts := info.rule.Domains()
 		warned := false
 		for _, epName := range info.Using {
 			i := epIndex[epName]

@@ -33,7 +33,7 @@ func check(static *configs.Static, staticProblems []string, path string, out io.
 			fmt.Fprintf(out, "%s: %v\n", source, err)
 			count++
 		} else {
-			origins := make(map[config.ObjectID]string, len(res.Origins))
+			origins := make(config.OriginMap, len(res.Origins))
 			for id, o := range res.Origins {
 				if id.Kind != config.KindSource {
 					id.Name = config.Qualify(id.Name, "file")

@@ -143,13 +143,14 @@ func offlineTable(static *configs.Static) (*router.Table, []router.EntryPoint, [
 		} else {
 			cfg = res.Config.Qualified("file")
 			in.Problems = qualifyProblems(res.Problems, "file")
-			in.Origins = make(map[config.ObjectID]string, len(res.Origins))
+			origins := make(config.OriginMap, len(res.Origins))
 			for id, o := range res.Origins {
 				if id.Kind != config.KindSource {
 					id.Name = config.Qualify(id.Name, "file")
 				}
-				in.Origins[id] = o
+				origins[id] = o
 			}
+			in.Origins = origins
 		}
 	} else {
 		notes = append(notes, "no file provider: explain reads only the file provider's files")

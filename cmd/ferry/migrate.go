@@ -121,7 +121,7 @@ func checkDynamic(rep *configs.TraefikReport, labelsPath string) dynamicCheck {
 	var sources []string
 	cfg := &config.Config{}
 	var problems []config.Problem
-	origins := map[config.ObjectID]string{}
+	origins := config.OriginMap{}
 	add := func(c *config.Config, ps []config.Problem, orig map[config.ObjectID]string, provider string) {
 		config.Merge(cfg, c.Qualified(provider))
 		problems = append(problems, qualifyProblems(ps, provider)...)

@@ -49,19 +49,27 @@ const maxDepth = 200
 // aliases and merge keys (<<) are expanded. A syntax error is a
 // *SyntaxError naming the line.
 func ParseYAML(data []byte) (*Node, error) {
+	n, _, err := ParseYAMLPlain(data)
+	return n, err
+}
+
+// ParseYAMLPlain is ParseYAML, and reports whether the document is plain:
+// without anchors, aliases and merge keys, so that every part of it means
+// the same on its own as in the document.
+func ParseYAMLPlain(data []byte) (*Node, bool, error) {
 	var doc, extra yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
-		return nil, yamlSyntaxError(err, data)
+		return nil, false, yamlSyntaxError(err, data)
 	}
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		return nil, &SyntaxError{Format: "yaml", Line: extra.Line, Msg: "more than one document (---) in the file"}
+		return nil, false, &SyntaxError{Format: "yaml", Line: extra.Line, Msg: "more than one document (---) in the file"}
 	case err != io.EOF:
-		return nil, yamlSyntaxError(err, data)
+		return nil, false, yamlSyntaxError(err, data)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return NewMap(0), nil
+		return NewMap(0), true, nil
 	}
 	root := doc.Content[0]
 	if doc.Kind != yaml.DocumentNode {
@@ -70,12 +78,12 @@ func ParseYAML(data []byte) (*Node, error) {
 	c := yamlConverter{budget: 10000 + 50*len(data)}
 	n, err := c.convert(root, 0)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if n.Kind == Scalar && n.Null {
-		return NewMap(n.Line), nil
+		return NewMap(n.Line), !c.shared, nil
 	}
-	return n, nil
+	return n, !c.shared, nil
 }
 
 // yamlAnchor finds the anchor name in the message about an unknown one,
@@ -105,6 +113,8 @@ func yamlSyntaxError(err error, data []byte) *SyntaxError {
 // number of nodes made, so that alias expansion cannot explode.
 type yamlConverter struct {
 	budget int
+	// shared is set by an anchor, an alias or a merge key.
+	shared bool
 }
 
 func (c *yamlConverter) convert(y *yaml.Node, depth int) (*Node, error) {
@@ -115,8 +125,12 @@ func (c *yamlConverter) convert(y *yaml.Node, depth int) (*Node, error) {
 	if depth > maxDepth {
 		return nil, &SyntaxError{Format: "yaml", Line: y.Line, Msg: "document nested too deeply"}
 	}
+	if y.Anchor != "" {
+		c.shared = true
+	}
 	switch y.Kind {
 	case yaml.AliasNode:
+		c.shared = true
 		if y.Alias == nil {
 			return nil, &SyntaxError{Format: "yaml", Line: y.Line, Msg: "unknown alias"}
 		}
@@ -176,6 +190,7 @@ func (c *yamlConverter) mapping(y *yaml.Node, depth int) (*Node, error) {
 	for i := 0; i+1 < len(y.Content); i += 2 {
 		k, v := y.Content[i], y.Content[i+1]
 		if isMergeKey(k) {
+			c.shared = true
 			if err := c.merge(n, v, explicit, depth); err != nil {
 				return nil, err
 			}

@@ -2,9 +2,7 @@ package file
 
 import (
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/ferryproxy/ferry/providers/decode"
@@ -17,6 +15,15 @@ type fileConfig struct {
 	cfg      *config.Config
 	problems []config.Problem // decode problems
 	origins  map[config.ObjectID]string
+	// layout is where the routers, services and middlewares are, for
+	// splicing a change into them (splice.go); nil when it cannot be.
+	layout *layout
+	// base, when not nil, is the configuration this one was spliced from:
+	// touched are the objects the splice replaced, added or removed, and
+	// moved says whether any line moved (then origins did too).
+	base    *fileConfig
+	touched map[config.ObjectID]bool
+	moved   bool
 }
 
 // parseFile turns one file's contents into its configuration. It fails
@@ -26,17 +33,22 @@ type fileConfig struct {
 func parseFile(path string, data []byte) (*fileConfig, error) {
 	var n *decode.Node
 	var err error
-	if strings.EqualFold(filepath.Ext(path), ".toml") {
+	plain := false
+	if isTOML(path) {
 		n, err = decode.ParseTOML(data)
 	} else {
-		n, err = decode.ParseYAML(data)
+		n, plain, err = decode.ParseYAMLPlain(data)
 	}
 	if err != nil {
 		return nil, err
 	}
 	fc := &fileConfig{path: path, cfg: &config.Config{}, origins: map[config.ObjectID]string{}}
-	for _, e := range decode.Decode(n, fc.cfg) {
+	errs := decode.Decode(n, fc.cfg)
+	for _, e := range errs {
 		fc.problems = append(fc.problems, problemFor(path, e))
+	}
+	if plain {
+		fc.layout = layoutOf(n, data, errs) // splice.go
 	}
 	http := n.Get("http")
 	for _, s := range sections {
@@ -55,6 +67,11 @@ func parseFile(path string, data []byte) (*fileConfig, error) {
 	addTLSOrigins(fc, n, path) // build_tls.go
 	addUDPOrigins(fc, n, path)
 	return fc, nil
+}
+
+// isTOML reports whether path is a TOML file (else YAML).
+func isTOML(path string) bool {
+	return strings.EqualFold(filepath.Ext(path), ".toml")
 }
 
 // section is one kind of named object under http.
@@ -114,70 +131,10 @@ func syntaxProblem(path string, err error) config.Problem {
 	return config.Problem{Kind: config.KindSource, Name: path, Message: msg}
 }
 
-// merge combines the files, in the given order, into one result. An object
-// defined in two files is a problem naming both; the first definition is
-// kept, and the problems of the dropped one are left out.
-func merge(files []*fileConfig, problems []config.Problem) *Result {
-	res := &Result{Config: &config.Config{}, Problems: problems, Origins: map[config.ObjectID]string{}}
-	dropped := map[string]map[config.ObjectID]bool{} // file -> objects not kept from it
-	for _, fc := range files {
-		drop := map[config.ObjectID]bool{}
-		dropped[fc.path] = drop
-		keep := func(kind config.Kind, name string) bool {
-			id := config.ObjectID{Kind: kind, Name: name}
-			if first, ok := res.Origins[id]; ok {
-				res.Problems = append(res.Problems, config.Problem{
-					Kind: kind, Name: name,
-					Message: fmt.Sprintf("defined in both %s and %s; the first is used", first, originOr(fc, id)),
-				})
-				drop[id] = true
-				return false
-			}
-			res.Origins[id] = originOr(fc, id)
-			return true
-		}
-		mergeObjects(&res.Config.HTTP.Routers, fc.cfg.HTTP.Routers, config.KindRouter, keep)
-		mergeObjects(&res.Config.HTTP.Services, fc.cfg.HTTP.Services, config.KindService, keep)
-		mergeObjects(&res.Config.HTTP.Middlewares, fc.cfg.HTTP.Middlewares, config.KindMiddleware, keep)
-		mergeObjects(&res.Config.TCP.Routers, fc.cfg.TCP.Routers, config.KindTCPRouter, keep)
-		mergeObjects(&res.Config.TCP.Services, fc.cfg.TCP.Services, config.KindTCPService, keep)
-		mergeObjects(&res.Config.TCP.Middlewares, fc.cfg.TCP.Middlewares, config.KindTCPMiddleware, keep)
-		mergeObjects(&res.Config.HTTP.ServersTransports, fc.cfg.HTTP.ServersTransports, config.KindServersTransport, keep)
-		mergeObjects(&res.Config.TCP.ServersTransports, fc.cfg.TCP.ServersTransports, config.KindTCPServersTransport, keep)
-		mergeUDP(res, fc, keep)
-		res.Config.TLS.Certificates = append(res.Config.TLS.Certificates, fc.cfg.TLS.Certificates...)
-		mergeObjects(&res.Config.TLS.Options, fc.cfg.TLS.Options, config.KindTLSOptions, keep)
-		mergeObjects(&res.Config.TLS.Stores, fc.cfg.TLS.Stores, config.KindTLSStore, keep)
-	}
-	for _, fc := range files {
-		for _, p := range fc.problems {
-			if !dropped[fc.path][p.ID()] {
-				res.Problems = append(res.Problems, p)
-			}
-		}
-	}
-	config.SortProblems(res.Problems)
-	return res
-}
-
 // originOr is the object's origin in fc, or the file's path.
 func originOr(fc *fileConfig, id config.ObjectID) string {
 	if o, ok := fc.origins[id]; ok {
 		return o
 	}
 	return fc.path
-}
-
-// mergeObjects copies the objects of src that keep accepts into *dst,
-// in name order so that duplicate problems come out the same every time.
-func mergeObjects[T any](dst *map[string]T, src map[string]T, kind config.Kind, keep func(config.Kind, string) bool) {
-	for _, name := range slices.Sorted(maps.Keys(src)) {
-		if !keep(kind, name) {
-			continue
-		}
-		if *dst == nil {
-			*dst = make(map[string]T, len(src))
-		}
-		(*dst)[name] = src[name]
-	}
 }

@@ -9,6 +9,7 @@ package file
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -40,8 +41,11 @@ type Options struct {
 
 // Timings of the watch loop.
 const (
-	// coalesce gathers a burst of file system events into one re-read.
-	coalesce = 20 * time.Millisecond
+	// coalesce gathers a burst of file system events (a rename, a
+	// truncate and write) into one re-read. It is short: the merger's
+	// debounce gathers longer bursts, and every millisecond here is one
+	// more before a change is served.
+	coalesce = 5 * time.Millisecond
 	// rewatch is how often a watch on a missing directory is retried.
 	rewatch = time.Second
 )
@@ -63,8 +67,11 @@ func New(log *zap.Logger, opts Options) *Provider {
 func (p *Provider) Name() string { return "file" }
 
 // Run sends the files' configuration at start and, when Watch is set,
-// again after each change, until ctx ends. An update equal to the last one
-// sent is not sent. Run fails only when the options are invalid or no
+// again after each change, until ctx ends. An update made of the same
+// objects, problems and origins as the last one sent is not sent (a file
+// saved unchanged, a file added that defines nothing); one that merely
+// equals it (a file parsed again into equal objects) may be, and the
+// merger drops it. Run fails only when the options are invalid or no
 // watcher can be made; a missing file or directory is reported as a
 // problem and watched for.
 func (p *Provider) Run(ctx context.Context, out chan<- providers.Update) error {
@@ -106,7 +113,8 @@ type run struct {
 	base    string // file name when watching one file
 	watched bool
 	last    *providers.Update
-	lastErr string // last error reading the file or directory, logged once
+	lastRes *Result // what last was made from; nil when it reported an error
+	lastErr string  // last error reading the file or directory, logged once
 }
 
 func (r *run) loop(ctx context.Context) error {
@@ -206,13 +214,14 @@ func (r *run) relevant(ev fsnotify.Event) bool {
 // send reads the files and sends the result unless it equals the last one
 // sent. It returns false when ctx ended first.
 func (r *run) send(ctx context.Context) bool {
-	u := r.read()
-	if r.last != nil && reflect.DeepEqual(*r.last, u) {
+	u, res := r.read()
+	if r.last != nil && (res != nil && r.lastRes != nil && sameResult(res, r.lastRes) ||
+		res == nil && r.lastRes == nil && reflect.DeepEqual(*r.last, u)) {
 		return true
 	}
 	select {
 	case r.out <- u:
-		r.last = &u
+		r.last, r.lastRes = &u, res
 		r.p.log.Debug("configuration sent",
 			zap.Int("routers", len(u.Config.HTTP.Routers)),
 			zap.Int("services", len(u.Config.HTTP.Services)),
@@ -224,9 +233,10 @@ func (r *run) send(ctx context.Context) bool {
 	}
 }
 
-// read loads the files into an update. When the file or directory cannot
-// be read, the update is empty, with a problem saying why.
-func (r *run) read() providers.Update {
+// read loads the files into an update, and returns the result it is made
+// of. When the file or directory cannot be read, the update is empty, with
+// a problem saying why, and the result is nil.
+func (r *run) read() (providers.Update, *Result) {
 	u := providers.Update{Provider: r.p.Name()}
 	res, err := r.loader.load(r.p.opts)
 	if err != nil {
@@ -240,9 +250,44 @@ func (r *run) read() providers.Update {
 		}
 		u.Config = &config.Config{}
 		u.Problems = []config.Problem{{Kind: config.KindSource, Name: source, Message: errText(err)}}
-		return u
+		return u, nil
 	}
 	r.lastErr = ""
 	u.Config, u.Problems, u.Origins = res.Config, res.Problems, res.Origins
-	return u
+	return u, res
+}
+
+// sameResult reports whether a and b hold the very same HTTP routers,
+// services and middlewares (pointers: unchanged files are not parsed
+// again), and equal everything else.
+func sameResult(a, b *Result) bool {
+	if a == b {
+		return true
+	}
+	return samePointers(a.Config.HTTP.Routers, b.Config.HTTP.Routers) &&
+		samePointers(a.Config.HTTP.Services, b.Config.HTTP.Services) &&
+		samePointers(a.Config.HTTP.Middlewares, b.Config.HTTP.Middlewares) &&
+		maps.Equal(a.Origins, b.Origins) && reflect.DeepEqual(a.Problems, b.Problems) &&
+		reflect.DeepEqual(withoutHTTPObjects(a.Config), withoutHTTPObjects(b.Config))
+}
+
+// samePointers reports whether a and b map the same names to the same pointers.
+func samePointers[T any](a, b map[string]*T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, v := range a {
+		if w, ok := b[name]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// withoutHTTPObjects returns a copy of c without the HTTP routers, services
+// and middlewares, which sameResult compares on their own.
+func withoutHTTPObjects(c *config.Config) *config.Config {
+	cp := *c
+	cp.HTTP.Routers, cp.HTTP.Services, cp.HTTP.Middlewares = nil, nil, nil
+	return &cp
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,11 +50,19 @@ type loader struct {
 	// holdUntil is, after a load, when the earliest held empty file is to
 	// be applied; zero when none is held.
 	holdUntil time.Time
+	// last is the result of the last load, made of lastFiles and
+	// lastProblems: returned again, the same pointer, while they do not
+	// change, so an unchanged load costs no merge and no comparison.
+	last         *Result
+	lastFiles    []*fileConfig
+	lastProblems []config.Problem
+	lastDups     bool // an object of last is defined in two files
 }
 
 type fileState struct {
 	data   []byte          // last content read
 	good   *fileConfig     // last content that parsed; nil if none yet
+	parsed []byte          // the content good was parsed from
 	broken *config.Problem // why data does not parse; nil if it does
 	blank  bool            // good was parsed from a blank file
 	// emptySince is when the file was first seen blank while good held a
@@ -85,7 +94,7 @@ func (l *loader) load(opts Options) (*Result, error) {
 	l.grace, l.holdUntil = opts.EmptyGrace, time.Time{}
 	paths, err := list(opts)
 	if err != nil {
-		l.files = map[string]*fileState{}
+		l.files, l.last = map[string]*fileState{}, nil
 		return nil, err
 	}
 	var (
@@ -98,7 +107,7 @@ func (l *loader) load(opts Options) (*Result, error) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			if opts.Filename != "" {
-				l.files = map[string]*fileState{}
+				l.files, l.last = map[string]*fileState{}, nil
 				return nil, fmt.Errorf("file: read %s: %w", path, err)
 			}
 			if errors.Is(err, fs.ErrNotExist) {
@@ -129,8 +138,19 @@ func (l *loader) load(opts Options) (*Result, error) {
 			delete(l.files, path)
 		}
 	}
-	res := merge(files, problems)
+	if l.last != nil && slices.Equal(files, l.lastFiles) && slices.Equal(problems, l.lastProblems) &&
+		slices.Equal(read, l.last.Files) {
+		return l.last, nil
+	}
+	var res *Result
+	if l.last != nil && !l.lastDups {
+		res, _ = remerge(l.last, l.lastFiles, files, slices.Clone(problems)) // merge_files.go
+	}
+	if res == nil {
+		res, l.lastDups = merge(files, slices.Clone(problems))
+	}
 	res.Files = read
+	l.last, l.lastFiles, l.lastProblems = res, files, problems
 	return res, nil
 }
 
@@ -156,7 +176,14 @@ func (l *loader) update(path string, data []byte) *fileState {
 // parse parses st.data, keeping the last good content when it does not parse.
 func (l *loader) parse(path string, st *fileState) *fileState {
 	data := st.data
-	fc, err := parseFile(path, data)
+	var fc *fileConfig
+	var err error
+	if st.good != nil && st.good.layout != nil {
+		fc, _ = splice(path, st.parsed, data, st.good) // splice.go
+	}
+	if fc == nil {
+		fc, err = parseFile(path, data)
+	}
 	if err != nil {
 		p := syntaxProblem(path, err)
 		st.broken = &p
@@ -171,7 +198,7 @@ func (l *loader) parse(path string, st *fileState) *fileState {
 		l.log.Error("file does not parse", fields...)
 		return st
 	}
-	st.good, st.broken, st.blank = fc, nil, isBlank(data)
+	st.good, st.parsed, st.broken, st.blank = fc, data, nil, isBlank(data)
 	for _, p := range fc.problems {
 		l.log.Warn("configuration problem", zap.String("file", path), zap.String("problem", p.Error()))
 	}

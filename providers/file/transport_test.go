@@ -36,7 +36,7 @@ tcp:
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := merge([]*fileConfig{a, b}, nil)
+	res, _ := merge([]*fileConfig{a, b}, nil)
 	if tr := res.Config.HTTP.ServersTransports["private"]; tr == nil || tr.RootCAs[0] != "/etc/ca.pem" {
 		t.Errorf("the first definition is not kept: %+v", tr)
 	}

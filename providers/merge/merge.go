@@ -48,8 +48,8 @@ type Snapshot struct {
 	// Problems are the providers' problems with object names qualified
 	// (KindSource names are kept as sent), sorted with config.SortProblems.
 	Problems []config.Problem
-	// Origins says where each object was defined, keyed by qualified name.
-	Origins map[config.ObjectID]string
+	// Origins says where each object was defined, by qualified name.
+	Origins config.Origins
 	// Providers are the providers that have sent at least one update, sorted.
 	Providers []string
 	// Generation increases with every snapshot the merger emits. When apply

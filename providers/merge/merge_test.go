@@ -298,9 +298,14 @@ func TestProblemsAndOriginsQualified(t *testing.T) {
 		{Kind: config.KindRouter, Name: "web@docker"}:   "container app",
 		{Kind: config.KindService, Name: "svc@docker"}:  "container app",
 		{Kind: config.KindSource, Name: "container db"}: "container db",
+		{Kind: config.KindRouter, Name: "web@file"}:     "",
+		{Kind: config.KindRouter, Name: "web"}:          "",
+		{Kind: config.KindService, Name: "broken@file"}: "",
 	}
-	if !reflect.DeepEqual(s.Origins, wantOrigins) {
-		t.Errorf("origins:\n got %v\nwant %v", s.Origins, wantOrigins)
+	for id, want := range wantOrigins {
+		if got := s.Origins.Origin(id); got != want {
+			t.Errorf("origin of %v = %q, want %q", id, got, want)
+		}
 	}
 }
 

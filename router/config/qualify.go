@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"maps"
+	"strings"
+)
 
 // Qualify returns name@provider, or name unchanged when it already names a
 // provider (contains '@').
@@ -32,63 +35,131 @@ func ProviderOf(name string) string {
 // References that already name a provider (auth@file) are kept as written.
 // c itself is not modified; unchanged leaf values are shared.
 func (c *Config) Qualified(provider string) *Config {
+	return c.QualifiedNext(provider, nil, nil)
+}
+
+// QualifiedNext is Qualified for a configuration that replaces prev, whose
+// qualified form was prevOut (both nil when there is none). An HTTP router,
+// service or middleware that is the very pointer prev holds under the same
+// name keeps its qualified form from prevOut, so a change costs in
+// proportion to what changed, and unchanged objects stay the same pointers
+// from one qualified configuration to the next.
+func (c *Config) QualifiedNext(provider string, prev, prevOut *Config) *Config {
 	out := &Config{TLS: c.TLS}
-	out.TCP = qualifiedTCP(c.TCP, func(s string) string { return Qualify(s, provider) })
-	out.UDP = qualifiedUDP(c.UDP, func(s string) string { return Qualify(s, provider) })
 	q := func(s string) string { return Qualify(s, provider) }
-	qs := func(in []string) []string {
-		if in == nil {
-			return nil
-		}
-		res := make([]string, len(in))
-		for i, s := range in {
-			res[i] = q(s)
-		}
-		return res
+	out.TCP = qualifiedTCP(c.TCP, q)
+	out.UDP = qualifiedUDP(c.UDP, q)
+	var before, after HTTP
+	if prev != nil && prevOut != nil {
+		before, after = prev.HTTP, prevOut.HTTP
 	}
-	if len(c.HTTP.Routers) > 0 {
-		out.HTTP.Routers = make(map[string]*Router, len(c.HTTP.Routers))
-		for name, r := range c.HTTP.Routers {
-			if r == nil {
-				continue
-			}
-			cp := *r
-			cp.Service = q(r.Service)
-			cp.Middlewares = qs(r.Middlewares)
-			out.HTTP.Routers[q(name)] = &cp
-		}
-	}
-	if len(c.HTTP.Services) > 0 {
-		out.HTTP.Services = make(map[string]*Service, len(c.HTTP.Services))
-		for name, s := range c.HTTP.Services {
-			if s == nil {
-				continue
-			}
-			out.HTTP.Services[q(name)] = withQualifiedTransport(s.qualified(q), q)
-		}
-	}
+	out.HTTP.Routers = qualifiedObjects(c.HTTP.Routers, before.Routers, after.Routers, provider,
+		func(r *Router) *Router { return r.qualified(provider) })
+	out.HTTP.Services = qualifiedObjects(c.HTTP.Services, before.Services, after.Services, provider,
+		func(s *Service) *Service { return withQualifiedTransport(s.qualified(q), q) })
+	out.HTTP.Middlewares = qualifiedObjects(c.HTTP.Middlewares, before.Middlewares, after.Middlewares, provider,
+		func(m *Middleware) *Middleware { return m.qualified(q) })
 	out.HTTP.ServersTransports = qualifiedTransports(c.HTTP.ServersTransports, q)
 	out.TCP.ServersTransports = qualifiedTransports(c.TCP.ServersTransports, q)
-	if len(c.HTTP.Middlewares) > 0 {
-		out.HTTP.Middlewares = make(map[string]*Middleware, len(c.HTTP.Middlewares))
-		for name, m := range c.HTTP.Middlewares {
-			if m == nil {
-				continue
-			}
-			cp := *m
-			if m.Chain != nil {
-				cp.Chain = &Chain{Middlewares: qs(m.Chain.Middlewares)}
-			}
-			if m.Errors != nil {
-				e := *m.Errors
-				e.Service = q(e.Service)
-				cp.Errors = &e
-			}
-			out.HTTP.Middlewares[q(name)] = &cp
+	out.qualifyTLS(c, provider) // tls.options and tls.stores names, TCP routers' references (tlsoptions.go)
+	return out
+}
+
+// qualifiedObjects returns in with names qualified by provider and each
+// object by qualify; nil objects are left out. With prev (the map in
+// replaces) and prevOut (its result), the result is prevOut's map copied
+// and changed where in differs from prev, unless two names qualify alike.
+func qualifiedObjects[T any](in, prev, prevOut map[string]*T, provider string, qualify func(*T) *T) map[string]*T {
+	if len(in) == 0 {
+		return nil
+	}
+	if prevOut != nil && len(prevOut) == len(prev) {
+		// No two names of prev qualified alike (web and web@file): patch.
+		if out, n := patchQualified(in, prev, prevOut, provider, qualify); len(out) == n {
+			return out
 		}
 	}
-	out.qualifyTLS(c, provider) // tls.options and tls.stores names and references (tlsoptions.go)
+	out := make(map[string]*T, len(in))
+	for name, v := range in {
+		if v != nil {
+			out[Qualify(name, provider)] = qualify(v)
+		}
+	}
 	return out
+}
+
+// patchQualified returns prevOut copied and changed where in differs from
+// prev, and the number of objects in holds.
+func patchQualified[T any](in, prev, prevOut map[string]*T, provider string, qualify func(*T) *T) (map[string]*T, int) {
+	n := 0
+	out := maps.Clone(prevOut)
+	kept := 0
+	for name, v := range in {
+		if v != nil {
+			n++
+		}
+		old, ok := prev[name]
+		if ok {
+			kept++
+			if old == v {
+				continue
+			}
+		}
+		if v == nil {
+			delete(out, Qualify(name, provider))
+			continue
+		}
+		out[Qualify(name, provider)] = qualify(v)
+	}
+	if kept < len(prev) {
+		for name := range prev {
+			if _, ok := in[name]; !ok {
+				delete(out, Qualify(name, provider))
+			}
+		}
+	}
+	return out, n
+}
+
+// qualified returns a copy of r whose service, middlewares and TLS options
+// references are qualified with provider.
+func (r *Router) qualified(provider string) *Router {
+	cp := *r
+	cp.Service = Qualify(r.Service, provider)
+	if r.Middlewares != nil {
+		cp.Middlewares = make([]string, len(r.Middlewares))
+		for i, m := range r.Middlewares {
+			cp.Middlewares[i] = Qualify(m, provider)
+		}
+	}
+	if r.TLS != nil && r.TLS.Options != "" {
+		if q := QualifyTLSOptions(r.TLS.Options, provider); q != r.TLS.Options {
+			t := *r.TLS
+			t.Options, cp.TLS = q, &t
+		}
+	}
+	return &cp
+}
+
+// qualified returns a copy of m whose chain and errors service references
+// are qualified by q.
+func (m *Middleware) qualified(q func(string) string) *Middleware {
+	cp := *m
+	if m.Chain != nil {
+		cp.Chain = &Chain{}
+		if m.Chain.Middlewares != nil {
+			cp.Chain.Middlewares = make([]string, len(m.Chain.Middlewares))
+			for i, s := range m.Chain.Middlewares {
+				cp.Chain.Middlewares[i] = q(s)
+			}
+		}
+	}
+	if m.Errors != nil {
+		e := *m.Errors
+		e.Service = q(e.Service)
+		cp.Errors = &e
+	}
+	return &cp
 }
 
 // Merge copies every object of src into dst. Names are expected to be

@@ -259,7 +259,7 @@ func (s *Service) qualified(q func(string) string) *Service {
 }
 
 // validateKinds checks the parts of a service other than its servers.
-func validateKinds(name string, s *Service, services map[string]*Service, add func(Kind, string, string, string, ...any)) {
+func validateKinds(name string, s *Service, add func(Kind, string, string, string, ...any)) {
 	if lb := s.LoadBalancer; lb != nil {
 		switch lb.Strategy {
 		case "", StrategyWRR, StrategyP2C, StrategyLeastConn:
@@ -297,10 +297,17 @@ func validateKinds(name string, s *Service, services map[string]*Service, add fu
 	}
 	names, fields := s.References()
 	for i, ref := range names {
-		switch {
-		case ref == "":
+		if ref == "" {
 			add(KindService, name, fields[i], "missing")
-		case services[ref] == nil:
+		}
+	}
+}
+
+// validateServiceRefs checks that the services a service refers to exist in c.
+func validateServiceRefs(c *Config, name string, s *Service, add func(Kind, string, string, string, ...any)) {
+	names, fields := s.References()
+	for i, ref := range names {
+		if ref != "" && c.HTTP.Services[ref] == nil {
 			add(KindService, name, fields[i], "service %q does not exist", ref)
 		}
 	}

@@ -130,19 +130,12 @@ func (t *TLS) DefaultTLSStore() (name string, store *TLSStore, ok bool) {
 
 // qualifyTLS qualifies in's TLS section into out: options and stores are
 // named name@provider (default too, so that two providers defining it can
-// be told apart), and the routers' tls.options references are qualified
-// with QualifyTLSOptions. out's routers are out's own copies.
+// be told apart), and the TCP routers' tls.options references are
+// qualified with QualifyTLSOptions (the HTTP routers' are, by
+// Router.qualified). out's TCP routers are out's own copies.
 func (out *Config) qualifyTLS(in *Config, provider string) {
 	out.TLS.Options = qualifyKeys(in.TLS.Options, provider)
 	out.TLS.Stores = qualifyKeys(in.TLS.Stores, provider)
-	for _, r := range out.HTTP.Routers {
-		if r.TLS != nil && r.TLS.Options != "" {
-			if q := QualifyTLSOptions(r.TLS.Options, provider); q != r.TLS.Options {
-				cp := *r.TLS
-				cp.Options, r.TLS = q, &cp
-			}
-		}
-	}
 	for _, r := range out.TCP.Routers {
 		if r.TLS != nil && r.TLS.Options != "" {
 			if q := QualifyTLSOptions(r.TLS.Options, provider); q != r.TLS.Options {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -69,40 +70,74 @@ func (p Problem) Error() string {
 // router, not here. References are checked against c, so Validate is meant
 // for the merged configuration.
 func Validate(c *Config) []Problem {
+	return ValidateNext(c, nil).Problems
+}
+
+// Validation is what Validate found in one configuration, kept so that the
+// configuration that replaces it is checked in proportion to what changed.
+type Validation struct {
+	// Problems are every problem found, sorted (Validate's result).
+	Problems []Problem
+
+	cfg *Config
+	// own holds the problems of the HTTP routers, services and middlewares
+	// that depend on the object alone (not on what it refers to), by the
+	// object's identity; objects without any are absent.
+	own map[ObjectID][]Problem
+}
+
+// ValidateNext is Validate(c) for a configuration that replaces the one
+// prev was made from (nil: none). An HTTP router, service or middleware
+// whose definition is the very pointer prev's configuration holds under
+// the same name is not checked again on its own; its references to other
+// objects are, like everything else.
+func ValidateNext(c *Config, prev *Validation) *Validation {
+	v := &Validation{cfg: c}
 	var ps []Problem
 	add := func(k Kind, name, field, format string, args ...any) {
 		ps = append(ps, Problem{Kind: k, Name: name, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	for name, r := range c.HTTP.Routers {
-		if strings.TrimSpace(r.Rule) == "" {
-			add(KindRouter, name, "rule", "no rule")
-		}
-		if r.Service == "" {
-			add(KindRouter, name, "service", "no service")
-		} else if _, ok := c.HTTP.Services[r.Service]; !ok && !IsInternal(r.Service) {
-			add(KindRouter, name, "service", "service %q does not exist", r.Service)
-		}
-		for i, m := range r.Middlewares {
-			if _, ok := c.HTTP.Middlewares[m]; !ok {
-				add(KindRouter, name, fmt.Sprintf("middlewares[%d]", i), "middleware %q does not exist", m)
+	// own checks one object on its own, or takes what prev found for it.
+	own := func(id ObjectID, reuse bool, check func()) {
+		if reuse {
+			if found := prev.own[id]; len(found) > 0 {
+				ps = append(ps, found...)
+				v.keep(id, found)
 			}
+			return
 		}
-		if r.Priority < 0 {
-			add(KindRouter, name, "priority", "negative priority %d", r.Priority)
+		n := len(ps)
+		check()
+		if len(ps) > n {
+			v.keep(id, slices.Clone(ps[n:])) // ps is sorted in place below
 		}
+	}
+	var before HTTP
+	if prev != nil && prev.cfg != nil {
+		before = prev.cfg.HTTP
+	}
+	for name, r := range c.HTTP.Routers {
+		own(ObjectID{KindRouter, name}, r != nil && before.Routers[name] == r, func() { validateRouter(name, r, add) })
+		validateRouterRefs(c, name, r, add)
 	}
 	for name, s := range c.HTTP.Services {
-		validateService(name, s, add)
-		validateKinds(name, s, c.HTTP.Services, add)
-		validateMoreService(name, s, add) // validate_more.go
+		own(ObjectID{KindService, name}, s != nil && before.Services[name] == s, func() {
+			validateService(name, s, add)
+			validateKinds(name, s, add)
+			validateMoreService(name, s, add) // validate_more.go
+		})
+		validateServiceRefs(c, name, s, add) // service.go
 	}
 	for name, m := range c.HTTP.Middlewares {
-		if n := m.typeCount(); n != 1 {
-			add(KindMiddleware, name, "", "want exactly one middleware type, found %d", n)
-		}
-		validateTransformMiddleware(c, name, m, add)
-		validateTraffic(name, m, add)
-		validateMoreMiddleware(name, m, add) // validate_more.go
+		own(ObjectID{KindMiddleware, name}, m != nil && before.Middlewares[name] == m, func() {
+			if n := m.typeCount(); n != 1 {
+				add(KindMiddleware, name, "", "want exactly one middleware type, found %d", n)
+			}
+			validateTransformMiddleware(name, m, add)
+			validateTraffic(name, m, add)
+			validateMoreMiddleware(name, m, add) // validate_more.go
+		})
+		validateMiddlewareRefs(c, name, m, add) // validate_middleware.go
 	}
 	for i, cert := range c.TLS.Certificates {
 		if cert.CertFile == "" {
@@ -118,7 +153,44 @@ func Validate(c *Config) []Problem {
 	ps = append(ps, validateTransports(c)...) // validate_transport.go
 	ps = append(ps, validateTLS(c)...)        // validate_tlsoptions.go
 	SortProblems(ps)
-	return ps
+	v.Problems = ps
+	return v
+}
+
+// keep records the problems object id has on its own.
+func (v *Validation) keep(id ObjectID, ps []Problem) {
+	if v.own == nil {
+		v.own = make(map[ObjectID][]Problem)
+	}
+	v.own[id] = ps
+}
+
+// validateRouter checks what a router gets wrong on its own.
+func validateRouter(name string, r *Router, add func(Kind, string, string, string, ...any)) {
+	if strings.TrimSpace(r.Rule) == "" {
+		add(KindRouter, name, "rule", "no rule")
+	}
+	if r.Service == "" {
+		add(KindRouter, name, "service", "no service")
+	}
+	if r.Priority < 0 {
+		add(KindRouter, name, "priority", "negative priority %d", r.Priority)
+	}
+}
+
+// validateRouterRefs checks that the service and middlewares a router
+// names exist in c.
+func validateRouterRefs(c *Config, name string, r *Router, add func(Kind, string, string, string, ...any)) {
+	if r.Service != "" {
+		if _, ok := c.HTTP.Services[r.Service]; !ok && !IsInternal(r.Service) {
+			add(KindRouter, name, "service", "service %q does not exist", r.Service)
+		}
+	}
+	for i, m := range r.Middlewares {
+		if _, ok := c.HTTP.Middlewares[m]; !ok {
+			add(KindRouter, name, fmt.Sprintf("middlewares[%d]", i), "middleware %q does not exist", m)
+		}
+	}
 }
 
 func validateService(name string, s *Service, add func(Kind, string, string, string, ...any)) {

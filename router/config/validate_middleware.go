@@ -15,7 +15,7 @@ import (
 // compression, error pages). Fields name the option, e.g.
 // basicAuth.users[1] or stripPrefixRegex.regex[0]. A middleware with more or
 // fewer than one type already has its problem and is not looked into.
-func validateTransformMiddleware(c *Config, name string, m *Middleware, add func(Kind, string, string, string, ...any)) {
+func validateTransformMiddleware(name string, m *Middleware, add func(Kind, string, string, string, ...any)) {
 	if m.typeCount() != 1 {
 		return
 	}
@@ -140,9 +140,18 @@ func validateTransformMiddleware(c *Config, name string, m *Middleware, add func
 		}
 		if e.Service == "" {
 			bad("errors.service", "missing")
-		} else if _, ok := c.HTTP.Services[e.Service]; !ok {
-			bad("errors.service", "service %q does not exist", e.Service)
 		}
+	}
+}
+
+// validateMiddlewareRefs checks that the service of an errors middleware
+// exists in c.
+func validateMiddlewareRefs(c *Config, name string, m *Middleware, add func(Kind, string, string, string, ...any)) {
+	if m.typeCount() != 1 || m.Errors == nil || m.Errors.Service == "" {
+		return
+	}
+	if _, ok := c.HTTP.Services[m.Errors.Service]; !ok {
+		add(KindMiddleware, name, "errors.service", "service %q does not exist", m.Errors.Service)
 	}
 }
 
