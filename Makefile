@@ -72,7 +72,7 @@ lint:
 # the cost of middlewares (bare router vs basicAuth + headers + compress),
 # then TCP throughput and connection rate against HAProxy (mode tcp).
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem ./router/... ./providers/...
+	$(GO) test -run='^$$' -bench=. -benchmem ./cmd/ferry ./router/... ./providers/...
 	bash test/bench/bench.sh
 	bash test/bench/middleware.sh
 	bash test/bench/tcp.sh

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"slices"
 	"sync"
 	"syscall"
@@ -77,12 +79,38 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Port() == "" {
 		addr = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
+	x := exchange{closeAfter: req.Close}
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		// ReverseProxy passes interim answers on through this hook.
+		x.informational = func(r *http.Response) { _ = trace.Got1xxResponse(r.StatusCode, textproto.MIMEHeader(r.Header)) }
+	}
+	return c.exchange(req, addr, x)
+}
+
+// exchange says how one request is sent and its interim answers handled.
+type exchange struct {
+	// write writes the request's head; nil: the request writes itself.
+	write func(bw *bufio.Writer) error
+	// informational receives each 1xx answer but 101; nil: they are
+	// skipped.
+	informational func(resp *http.Response)
+	// closeAfter closes the connection after the answer.
+	closeAfter bool
+}
+
+// max1xx bounds the interim answers read before the final one.
+const max1xx = 16
+
+// exchange sends req to addr over a pooled connection, or a new one, and
+// reads its answer's headers; it sends it again on a new connection when a
+// reused one turns out to have been closed by the server.
+func (c *h1Client) exchange(req *http.Request, addr string, x exchange) (*http.Response, error) {
 	for {
 		pc, reused, err := c.get(req.Context(), addr)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.send(req, pc)
+		resp, err := c.send(req, pc, &x)
 		if err == nil {
 			return resp, nil
 		}
@@ -111,14 +139,20 @@ func (e nothingRead) Unwrap() error { return e.err }
 
 // send writes req on pc and reads its answer's headers; the answer's body
 // gives pc back to the pool once read to its end.
-func (c *h1Client) send(req *http.Request, pc *h1Conn) (*http.Response, error) {
+func (c *h1Client) send(req *http.Request, pc *h1Conn, x *exchange) (*http.Response, error) {
 	stop := context.AfterFunc(req.Context(), func() { _ = pc.conn.Close() })
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		_ = pc.conn.Close()
 		return nil, err
 	}
-	if err := req.Write(pc.bw); err != nil {
+	var err error
+	if x.write != nil {
+		err = x.write(pc.bw)
+	} else {
+		err = req.Write(pc.bw)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	if err := pc.bw.Flush(); err != nil {
@@ -128,8 +162,11 @@ func (c *h1Client) send(req *http.Request, pc *h1Conn) (*http.Response, error) {
 		_ = pc.conn.SetReadDeadline(time.Now().Add(c.headerTimeout))
 	}
 	var resp *http.Response
-	for {
+	for n := 0; ; n++ {
 		if _, err := pc.br.Peek(1); err != nil {
+			if n > 0 {
+				return fail(err)
+			}
 			return fail(nothingRead{err})
 		}
 		r, err := http.ReadResponse(pc.br, req)
@@ -140,11 +177,17 @@ func (c *h1Client) send(req *http.Request, pc *h1Conn) (*http.Response, error) {
 			resp = r
 			break
 		}
+		if n == max1xx {
+			return fail(errors.New("too many 1xx informational answers"))
+		}
+		if x.informational != nil {
+			x.informational(r)
+		}
 	}
 	if c.headerTimeout > 0 {
 		_ = pc.conn.SetReadDeadline(time.Time{})
 	}
-	keep := !resp.Close && !req.Close && c.maxIdle > 0
+	keep := !resp.Close && !x.closeAfter && c.maxIdle > 0
 	if resp.Body == http.NoBody {
 		c.release(pc, stop, keep)
 		return resp, nil

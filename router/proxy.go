@@ -89,21 +89,43 @@ func (t *Transports) Close() {
 	t.H2C.CloseIdleConnections()
 }
 
+// copyBufferSize is the size of the buffers copying bodies.
+const copyBufferSize = 32 << 10
+
+// bufferPool pools body copy buffers as array pointers, which go in and
+// out of the pool without an allocation (a slice header would escape).
 type bufferPool struct{ pool sync.Pool }
 
-func newBufferPool(size int) *bufferPool {
-	return &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
-func (p *bufferPool) Get() []byte  { return *(p.pool.Get().(*[]byte)) }
-func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
+func (p *bufferPool) Get() []byte { return p.pool.Get().(*[copyBufferSize]byte)[:] }
+
+// Put takes back a buffer from Get; any other is left to the collector.
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) == copyBufferSize {
+		p.pool.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
+	}
+}
 
 // newServerProxy returns a reverse proxy to one upstream server.
-func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Transports, log *zap.Logger) *httputil.ReverseProxy {
+func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Transports, log *zap.Logger) *serverProxy {
 	serverURL := target.String()
 	var transport http.RoundTripper = tr.HTTP
+	p := &serverProxy{passHost: passHost, buffers: tr.Buffers}
 	if target.Scheme == "http" && tr.h1 != nil {
 		transport = tr.h1
+		// forward.go writes what ReverseProxy would for a target without
+		// path or query, flushing as ReverseProxy does by default; the
+		// tracer's spans wrap ReverseProxy's round trips.
+		if target.Path == "" && target.RawPath == "" && target.RawQuery == "" && !target.ForceQuery &&
+			flush == 0 && tr.Tracer == nil && tr.Buffers != nil {
+			p.direct, p.host, p.addr = tr.h1, target.Host, target.Host
+			if target.Port() == "" {
+				p.addr = net.JoinHostPort(target.Hostname(), "80")
+			}
+		}
 	}
 	if target.Scheme == "h2c" {
 		t := *target
@@ -111,7 +133,7 @@ func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Tra
 		target = &t
 		transport = tr.H2C
 	}
-	return &httputil.ReverseProxy{
+	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			if passHost {
@@ -125,6 +147,7 @@ func newServerProxy(target *url.URL, passHost bool, flush time.Duration, tr *Tra
 		ErrorLog:      zap.NewStdLog(log),
 		ErrorHandler:  proxyError,
 	}
+	return p
 }
 
 // setForwarded sets the X-Forwarded-* and X-Real-Ip headers of a proxied
@@ -157,17 +180,27 @@ func setForwarded(pr *httputil.ProxyRequest) {
 // forwardedPort is the port the client asked for: from the Host header,
 // else the port of the connection, else the scheme's default.
 func forwardedPort(r *http.Request) string {
+	port, n := forwardedPortOf(r)
+	if port == "" {
+		port = strconv.Itoa(n)
+	}
+	return port
+}
+
+// forwardedPortOf is forwardedPort as a string when it is one already, or
+// else as a number.
+func forwardedPortOf(r *http.Request) (string, int) {
 	host := r.Host
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return host[i+1:]
+		return host[i+1:], 0
 	}
 	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
-		return strconv.Itoa(addr.Port)
+		return "", addr.Port
 	}
 	if r.TLS != nil {
-		return "443"
+		return "443", 0
 	}
-	return "80"
+	return "80", 0
 }
 
 // proxyError answers a failed proxy attempt: 502 or 504 when the server

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"reflect"
 	"sync/atomic"
@@ -110,7 +109,7 @@ type member struct {
 	svc     *balancedService
 	state   *serverState
 	check   *health.Checker // nil without an active check
-	proxy   *httputil.ReverseProxy
+	proxy   *serverProxy
 	cookie  string // sticky cookie value
 	passive *health.Passive
 }
@@ -218,7 +217,7 @@ func newBalancedService(name string, lb *config.LoadBalancer, deps serviceDeps, 
 
 // observe makes the member's proxy report outcomes to its passive check.
 func (m *member) observe(p health.Passive) {
-	m.proxy.ModifyResponse = func(resp *http.Response) error {
+	m.proxy.rp.ModifyResponse = func(resp *http.Response) error {
 		if resp.StatusCode >= 500 && !p.ConnectionErrorsOnly {
 			m.failed(p, resp.Status)
 		} else if m.state.ejection.Succeeded(m.svc.log, m.svc.name, m.url) {
@@ -226,7 +225,7 @@ func (m *member) observe(p health.Passive) {
 		}
 		return nil
 	}
-	m.proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+	m.proxy.rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		fe := fault.Wrap(r, err)
 		if !fe.Kind.Client() {
 			m.failed(p, err.Error())

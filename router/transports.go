@@ -115,7 +115,7 @@ func newHTTPTransports(def *config.ServersTransport, shared *Transports) (*Trans
 	if shared != nil {
 		t.Buffers, t.Tracer = shared.Buffers, shared.Tracer
 	} else {
-		t.Buffers = newBufferPool(32 * 1024)
+		t.Buffers = newBufferPool()
 	}
 	t.probes = &health.Transport{HTTP: h1, H2C: h2c}
 	return t, nil

@@ -144,6 +144,12 @@ func (l *Listener) guard(w http.ResponseWriter, r *http.Request, next http.Handl
 		delete(r.Header, "Upgrade")
 		delete(r.Header, "Http2-Settings")
 	}
+	if r.ProtoMajor == 2 && r.ContentLength == 0 && r.Body != http.NoBody {
+		// An HTTP/2 request declaring no body, or ending with its
+		// headers, cannot carry one (its server refuses any data): it is
+		// passed on as body-less, like an HTTP/1 request without one.
+		r.Body = http.NoBody
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		b := &body{Context: r.Context(), rc: r.Body, ctl: *http.NewResponseController(w), timeout: l.opts.ReadTimeout}
 		r = r.WithContext(b)

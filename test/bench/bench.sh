@@ -5,7 +5,10 @@
 # 1 MiB (the backend's /bytes/<n>):
 #   wrk -t2 -c64 -d10s --latency -H 'Host: bench.local'
 # and the script prints one table: requests/s, p50 and p99 per proxy and
-# size, and Ferry's and HAProxy's ratios to nginx. Everything listens on
+# size, the CPU time (user and system) each proxy and the backend spent per
+# request during the measured run (from /proc: on a shared machine a
+# steadier measure than requests/s), and Ferry's and HAProxy's ratios to
+# nginx, of requests/s and of CPU per request. Everything listens on
 # 127.0.0.1 only; everything started here is stopped on exit.
 #
 # Environment: BENCH_DURATION (default 10s), BENCH_CONNECTIONS (64),
@@ -158,20 +161,38 @@ pids+=($!)
 haproxy_pid=$!
 wait_for haproxy curl -sf -H 'Host: bench.local' "http://127.0.0.1:$haproxy_port/"
 
-# run_wrk NAME PORT PATH: warm-up, then the measured run; prints rps p50
-# p99 non2xx.
+# run_wrk NAME PORT PATH PID...: warm-up, then the measured run; prints rps
+# p50 p99 non2xx, and the CPU time per request of the proxy (its PIDs) and
+# of the backend, in microseconds.
 run_wrk() {
-	local name="$1" port="$2" path="$3" out="$tmp/wrk-$1.txt"
+	local name="$1" port="$2" path="$3" out="$tmp/wrk-$1.txt" proxy0 backend0 proxy1 backend1
+	shift 3
 	wrk -t"$threads" -c"$connections" -d"$warmup" -H 'Host: bench.local' "http://127.0.0.1:$port$path" >/dev/null
+	proxy0="$(cpu_ticks "$@")" backend0="$(cpu_ticks "$backend_pid")"
 	wrk -t"$threads" -c"$connections" -d"$duration" --latency -H 'Host: bench.local' "http://127.0.0.1:$port$path" >"$out"
+	proxy1="$(cpu_ticks "$@")" backend1="$(cpu_ticks "$backend_pid")"
 	cat "$out" >&2
-	awk '
+	awk -v proxy=$((proxy1 - proxy0)) -v backend=$((backend1 - backend0)) -v hz="$(getconf CLK_TCK)" '
+		/ requests in / { n = $1 }
 		/Requests\/sec:/ { rps = $2 }
 		$1 == "50%" { p50 = $2 }
 		$1 == "99%" { p99 = $2 }
 		/Non-2xx or 3xx responses:/ { bad = $NF }
-		END { printf "%s %s %s %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }
+		END {
+			us = 1e6 / hz / (n > 0 ? n : 1)
+			printf "%s %s %s %s %.1f %.1f\n", rps, p50, p99, (bad == "" ? 0 : bad), proxy * us, backend * us
+		}
 	' "$out"
+}
+
+# proxy_pids NAME prints the PIDs of a proxy's processes (nginx: its
+# master and workers).
+proxy_pids() {
+	case "$1" in
+	ferry) echo "$ferry_pid" ;;
+	nginx) echo "$nginx_pid" $(pgrep -P "$nginx_pid") ;;
+	haproxy) echo "$haproxy_pid" ;;
+	esac
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -179,21 +200,27 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 rows=()
 for size in $sizes; do
 	declare -A rps=()
+	declare -A cpu=()
 	for proxy in ferry nginx haproxy; do
 		port_var="${proxy}_port"
 		echo "== $proxy (127.0.0.1:${!port_var}), /bytes/$size ==" >&2
-		read -r r p50 p99 bad < <(run_wrk "$proxy" "${!port_var}" "/bytes/$size")
+		# shellcheck disable=SC2046 # proxy_pids prints a list of PIDs
+		read -r r p50 p99 bad cpu_proxy cpu_backend < <(run_wrk "$proxy" "${!port_var}" "/bytes/$size" $(proxy_pids "$proxy"))
 		rps[$proxy]="$r"
-		rows+=("$(printf '%-9s %-8s %12s %10s %10s %8s' "$size" "$proxy" "$r" "$p50" "$p99" "$bad")")
+		cpu[$proxy]="$cpu_proxy"
+		rows+=("$(printf '%-9s %-8s %12s %10s %10s %8s %10s %10s' "$size" "$proxy" "$r" "$p50" "$p99" "$bad" "$cpu_proxy" "$cpu_backend")")
 	done
-	rows+=("$(printf '%-9s %-8s ferry/nginx %s, haproxy/nginx %s' "$size" ratios "$(ratio "${rps[ferry]}" "${rps[nginx]}")" "$(ratio "${rps[haproxy]}" "${rps[nginx]}")")")
-	unset rps
+	rows+=("$(printf '%-9s %-8s ferry/nginx %s (CPU per request %s), haproxy/nginx %s (CPU %s)' "$size" ratios \
+		"$(ratio "${rps[ferry]}" "${rps[nginx]}")" "$(ratio "${cpu[ferry]}" "${cpu[nginx]}")" \
+		"$(ratio "${rps[haproxy]}" "${rps[nginx]}")" "$(ratio "${cpu[haproxy]}" "${cpu[nginx]}")")")
+	unset rps cpu
 done
 
 echo
 echo "HTTP/1.1 keep-alive: wrk -t$threads -c$connections -d$duration --latency -H 'Host: bench.local' /bytes/<size>"
 echo "(backend: test/backend on $backend_addr; nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), HAProxy $("$haproxy_bin" -v | head -1 | awk '{print $3}'); $(nproc) CPUs shared by all processes)"
-printf '%-9s %-8s %12s %10s %10s %8s\n' bytes proxy "requests/s" p50 p99 non-2xx
+echo "(CPU: microseconds of CPU time per request, user and system, of the proxy and of the backend)"
+printf '%-9s %-8s %12s %10s %10s %8s %10s %10s\n' bytes proxy "requests/s" p50 p99 non-2xx "CPU proxy" "CPU backend"
 printf '%s\n' "${rows[@]}"
 
 # WebSocket echo round trips through each proxy.

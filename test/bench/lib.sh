@@ -115,8 +115,21 @@ wait_port() {
 start_backend() {
 	bin/backend -addr 127.0.0.1:0 -name bench >"$tmp/backend.out" 2>&1 &
 	pids+=($!)
+	backend_pid=$!
 	wait_for backend grep -q '^listening on' "$tmp/backend.out"
 	backend_addr="$(sed -n 's/^listening on //p' "$tmp/backend.out" | head -n1)"
+}
+
+# cpu_ticks PID... prints the CPU time (user and system, in clock ticks)
+# the processes and all their threads have used so far.
+cpu_ticks() {
+	local p total=0
+	for p in "$@"; do
+		# Fields after the command name's closing parenthesis: utime is
+		# the 12th, stime the 13th.
+		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo "$total"
 }
 
 # start_ferry starts bin/ferry on $tmp/ferry.yaml, its log in $tmp/ferry.log;

@@ -41,9 +41,11 @@ func TestACMEClusterStorage(t *testing.T) {
 				return startPebble(t, web, secure, "refused.ferry.test")
 			}, storage, acmeRouters(backend, hosts))
 			b, _ := newACMEFerryFiles(t, func(string, string) *pebbleCA { return ca }, storage, acmeRouters(backend, hosts))
+			// Pebble validates HTTP challenges on a's web entry point:
+			// it must listen before either replica can order.
 			a.launch()
-			b.launch()
 			a.waitReady()
+			b.launch()
 			b.waitReady()
 			a.waitValid("shared.ferry.test", ca.Roots, issueTimeout)
 			b.waitValid("shared.ferry.test", ca.Roots, issueTimeout)

@@ -118,7 +118,13 @@ func (f *acmeFerry) waitReady() {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				// The CA validates HTTP challenges on the web entry
+				// point, which may open just after the API.
+				var conn net.Conn
+				if conn, err = net.DialTimeout("tcp", f.Web, time.Second); err == nil {
+					conn.Close()
+					return
+				}
 			}
 		}
 		select {
