@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,6 +60,10 @@ type loader struct {
 	lastFiles    []*fileConfig
 	lastProblems []config.Problem
 	lastDups     bool // an object of last is defined in two files
+	// pre holds, during a load, the files parsed ahead by preparse.
+	pre map[string]parsed
+	// workers is how many files preparse parses at once; 0: GOMAXPROCS.
+	workers int
 }
 
 type fileState struct {
@@ -103,8 +110,14 @@ func (l *loader) load(opts Options) (*Result, error) {
 		read     []string
 		seen     = map[string]bool{}
 	)
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
+	datas, errs := make([][]byte, len(paths)), make([]error, len(paths))
+	for i, path := range paths {
+		datas[i], errs[i] = os.ReadFile(path)
+	}
+	l.preparse(paths, datas, errs)
+	defer func() { l.pre = nil }()
+	for i, path := range paths {
+		data, err := datas[i], errs[i]
 		if err != nil {
 			if opts.Filename != "" {
 				l.files, l.last = map[string]*fileState{}, nil
@@ -173,17 +186,77 @@ func (l *loader) update(path string, data []byte) *fileState {
 	return l.parse(path, st)
 }
 
-// parse parses st.data, keeping the last good content when it does not parse.
-func (l *loader) parse(path string, st *fileState) *fileState {
-	data := st.data
+// parsed is the outcome of parsing one file's content.
+type parsed struct {
+	data []byte
+	fc   *fileConfig
+	err  error
+}
+
+// parseContent parses data, the new content of path whose state is st:
+// spliced into the last good parse when it can be (splice.go), else
+// parsed whole. It only reads st.
+func parseContent(path string, data []byte, st *fileState) parsed {
 	var fc *fileConfig
 	var err error
-	if st.good != nil && st.good.layout != nil {
-		fc, _ = splice(path, st.parsed, data, st.good) // splice.go
+	if st != nil && st.good != nil && st.good.layout != nil {
+		fc, _ = splice(path, st.parsed, data, st.good)
 	}
 	if fc == nil {
 		fc, err = parseFile(path, data)
 	}
+	return parsed{data: data, fc: fc, err: err}
+}
+
+// preparse parses the changed files of a load on up to GOMAXPROCS
+// goroutines, for parse to take, when there are several: a directory of
+// many new or changed files is then read in a fraction of the time.
+func (l *loader) preparse(paths []string, datas [][]byte, errs []error) {
+	var todo []int
+	for i, path := range paths {
+		if errs[i] != nil || isBlank(datas[i]) { // blank files may be held (empty.go), and cost nothing
+			continue
+		}
+		if st := l.files[path]; st == nil || !bytes.Equal(st.data, datas[i]) {
+			todo = append(todo, i)
+		}
+	}
+	workers := l.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if len(todo) < 2 || workers < 2 {
+		return
+	}
+	states := make([]*fileState, len(todo))
+	for j, i := range todo {
+		states[j] = l.files[paths[i]]
+	}
+	results := make([]parsed, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(todo)) {
+		wg.Go(func() {
+			for j := int(next.Add(1)) - 1; j < len(todo); j = int(next.Add(1)) - 1 {
+				results[j] = parseContent(paths[todo[j]], datas[todo[j]], states[j])
+			}
+		})
+	}
+	wg.Wait()
+	l.pre = make(map[string]parsed, len(todo))
+	for j, i := range todo {
+		l.pre[paths[i]] = results[j]
+	}
+}
+
+// parse parses st.data, keeping the last good content when it does not parse.
+func (l *loader) parse(path string, st *fileState) *fileState {
+	data := st.data
+	res, ok := l.pre[path]
+	if !ok || !bytes.Equal(res.data, data) {
+		res = parseContent(path, data, st)
+	}
+	fc, err := res.fc, res.err
 	if err != nil {
 		p := syntaxProblem(path, err)
 		st.broken = &p

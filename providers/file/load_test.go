@@ -1,11 +1,14 @@
 package file
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
 
 	"github.com/ferryproxy/ferry/router/config"
 )
@@ -239,4 +242,52 @@ func TestLoaderKeepsLastGood(t *testing.T) {
 	if err != nil || res.Config.HTTP.Routers != nil {
 		t.Errorf("fresh load: %v, %v", res.Config.HTTP.Routers, err)
 	}
+}
+
+// TestLoadParallelMatchesSequential: a directory whose files are parsed on
+// several goroutines loads to the same result as one parsed file by file,
+// through a first load, edits to many files at once (spliced and not, one
+// broken) and a fix.
+func TestLoadParallelMatchesSequential(t *testing.T) {
+	dir := t.TempDir()
+	file := func(k int, rule, extra string) {
+		var b strings.Builder
+		b.WriteString("http:\n  routers:\n")
+		for i := range 10 {
+			fmt.Fprintf(&b, "    r%d-%d:\n      rule: %s\n      service: s%d\n", k, i, fmt.Sprintf(rule, k, i), k)
+		}
+		fmt.Fprintf(&b, "  services:\n    s%d:\n      loadBalancer:\n        servers:\n          - url: http://127.0.0.1:%d\n%s", k, 8000+k, extra)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%02d.yaml", k)), []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := range 24 {
+		file(k, "Host(`h%d-%d.test`)", "")
+	}
+	parallel, sequential := newLoader(zap.NewNop()), newLoader(zap.NewNop())
+	parallel.workers, sequential.workers = 4, 1
+	opts := Options{Directory: dir}
+	step := func(name string) {
+		t.Helper()
+		got, err1 := parallel.load(opts)
+		want, err2 := sequential.load(opts)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v, %v", name, err1, err2)
+		}
+		if !reflect.DeepEqual(got.Config, want.Config) || !reflect.DeepEqual(got.Problems, want.Problems) ||
+			!reflect.DeepEqual(got.Origins, want.Origins) || !reflect.DeepEqual(got.Files, want.Files) {
+			t.Fatalf("%s: parallel load differs from sequential:\n%+v\n%+v", name, got.Problems, want.Problems)
+		}
+	}
+	step("first load")
+	for k := 0; k < 24; k += 2 {
+		file(k, "Host(`edited%d-%d.test`)", "") // spliced
+	}
+	file(3, "Host(`h%d-%d.test`)", "  middlewares:\n    m3:\n      stripPrefix:\n        prefixes: [/a]\n") // parsed whole
+	if err := os.WriteFile(filepath.Join(dir, "part-05.yaml"), []byte("http:\n  routers: [broken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step("many edits and a broken file")
+	file(5, "Host(`h%d-%d.test`)", "")
+	step("fixed")
 }
